@@ -1,0 +1,135 @@
+"""ActNorm: per-channel affine map with data-dependent initialization."""
+
+import tensorflow as tf
+
+from bijectors import one_pass
+
+__all__ = ['ActNorm']
+
+
+class ActNorm(one_pass.OnePassBijector):
+  """Activation normalization, `Y = g(X) = (X + shift) * exp(log_scale)`.
+
+  `shift` and `log_scale` are per-channel vectors of shape `[C]` broadcast
+  along the last axis, so `X` may be a vector `[..., C]` or an image
+  `[..., H, W, C]`. The log-determinant of the Jacobian per `C`-vector is
+
+    log|det dY/dX| = sum(log_scale),
+
+  and TFP sums it over the remaining event dimensions (for an `[H, W, C]`
+  event: `H * W * sum(log_scale)`, the paper's Table 1).
+
+  **Data-dependent initialization** ([1], Section 3.1): while the boolean
+  variable `initialized` is False, the first forward pass sets
+
+    shift = -mean(X),   log_scale = -log(std(X) + 1e-6)
+
+  (moments over every axis but the last) so that its output has zero mean and
+  unit variance per channel, then flips `initialized`. The flag is a variable,
+  so it is saved in checkpoints and a restored model never re-initializes.
+  Under a `tf.distribute` strategy the automatic initialization is skipped in
+  replica context (each replica would see different data); call
+  `initialize(x)` in cross-replica context instead, which writes the same
+  values to every replica. With `data_dependent_init=False` both parameters
+  start at zero (the identity) and are only learned; the Glow assembly uses
+  that form for openai/glow's learned top prior.
+
+  #### Examples
+
+  ```python
+  actnorm = ActNorm(num_channels=3)
+  y = actnorm.forward(images)   # first call initializes: y has unit variance
+  ```
+
+  #### References
+
+  [1]: Diederik P. Kingma, Prafulla Dhariwal. Glow: Generative Flow with
+       Invertible 1x1 Convolutions. NeurIPS 2018. arXiv 1807.03039.
+  """
+
+  def __init__(self,
+               num_channels,
+               data_dependent_init=True,
+               dtype=tf.float32,
+               validate_args=False,
+               name=None):
+    """Creates an `ActNorm` bijector.
+
+    Args:
+      num_channels: Python `int`, the size `C` of the last axis.
+      data_dependent_init: Python `bool`; initialize from the first batch.
+      dtype: floating dtype of the parameters and inputs.
+      validate_args: Python `bool`, check inputs at run time.
+      name: Python `str` name.
+    """
+    parameters = dict(locals())
+    with tf.name_scope(name or 'ActNorm') as name:
+      if int(num_channels) < 1:
+        raise ValueError(f'`num_channels` must be positive, got {num_channels}.')
+      self._num_channels = int(num_channels)
+      self._data_dependent_init = bool(data_dependent_init)
+      self.shift = tf.Variable(
+          tf.zeros([num_channels], dtype), name='shift')
+      self.log_scale = tf.Variable(
+          tf.zeros([num_channels], dtype), name='log_scale')
+      self.initialized = tf.Variable(
+          not self._data_dependent_init, trainable=False, name='initialized')
+      super().__init__(
+          forward_min_event_ndims=1,
+          dtype=dtype,
+          validate_args=validate_args,
+          parameters=parameters,
+          name=name)
+
+  @property
+  def num_channels(self):
+    return self._num_channels
+
+  def initialize(self, x):
+    """Sets `shift` and `log_scale` from the moments of `x`; returns them."""
+    x = tf.convert_to_tensor(x, self.dtype)
+    self._check_channels(x)
+    axes = list(range(x.shape.rank - 1))
+    mean, variance = tf.nn.moments(x, axes=axes)
+    shift = -mean
+    log_scale = -tf.math.log(tf.sqrt(variance) + 1e-6)  # openai/glow's 1e-6.
+    self.shift.assign(shift)
+    self.log_scale.assign(log_scale)
+    self.initialized.assign(True)
+    return shift, log_scale
+
+  def _check_channels(self, x):
+    channels = x.shape[-1]
+    if channels is not None and channels != self._num_channels:
+      raise ValueError(
+          f'{self.name}: expected {self._num_channels} channels in the last '
+          f'axis, got input of shape {x.shape}.')
+
+  def _parameters_for(self, x):
+    """The (shift, log_scale) to apply to `x`, initializing from it if due."""
+    if not self._data_dependent_init or (
+        tf.distribute.has_strategy() and
+        not tf.distribute.in_cross_replica_context()):
+      return tf.convert_to_tensor(self.shift), tf.convert_to_tensor(
+          self.log_scale)
+    if tf.executing_eagerly():
+      if not bool(self.initialized.numpy()):
+        return self.initialize(x)
+      return tf.convert_to_tensor(self.shift), tf.convert_to_tensor(
+          self.log_scale)
+    return tf.cond(
+        self.initialized,
+        lambda: (tf.identity(self.shift), tf.identity(self.log_scale)),
+        lambda: self.initialize(x))
+
+  def _forward_and_log_det(self, x):
+    self._check_channels(x)
+    shift, log_scale = self._parameters_for(x)
+    y = (x + shift) * tf.exp(log_scale)
+    return y, tf.reduce_sum(log_scale)
+
+  def _inverse_and_log_det(self, y):
+    self._check_channels(y)
+    log_scale = tf.convert_to_tensor(self.log_scale)
+    x = y * tf.exp(-log_scale) - self.shift
+    return x, -tf.reduce_sum(log_scale)

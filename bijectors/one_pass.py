@@ -1,0 +1,61 @@
+"""Base class for bijectors whose output and log-det share one computation."""
+
+import tensorflow as tf
+from tensorflow_probability import bijectors as tfb
+
+__all__ = ['OnePassBijector']
+
+
+class OnePassBijector(tfb.Bijector):
+  """A `Bijector` that computes `y` and `log|det dy/dx|` in one pass.
+
+  TFP asks a bijector for `forward(x)` and `forward_log_det_jacobian(x)` in two
+  separate calls (`TransformedDistribution.log_prob` calls `inverse` and then
+  `inverse_log_det_jacobian`). For a coupling layer both need the same network
+  output, so computing them separately runs the network twice. Subclasses
+  implement
+
+    _forward_and_log_det(x) -> (y, fldj)
+    _inverse_and_log_det(y) -> (x, ildj)
+
+  with the log-det unreduced over `forward_min_event_ndims` (shape: the batch
+  shape of `x`). `_forward`/`_inverse` store that log-det in the bijector
+  cache's attributes for the `(x, y)` pair, where TFP's
+  `_call_forward_log_det_jacobian`/`_call_inverse_log_det_jacobian` find it, so
+  the later log-det call costs nothing. A log-det requested on its own still
+  works: it runs the pass and returns its log-det.
+  """
+
+  def _forward_and_log_det(self, x):
+    raise NotImplementedError
+
+  def _inverse_and_log_det(self, y):
+    raise NotImplementedError
+
+  def _forward(self, x):
+    y, fldj = self._forward_and_log_det(x)
+    self._cache.forward_attributes(x)['ildj'] = -fldj
+    return y
+
+  def _inverse(self, y):
+    x, ildj = self._inverse_and_log_det(y)
+    self._cache.inverse_attributes(y)['ildj'] = ildj
+    return x
+
+  def _forward_log_det_jacobian(self, x):
+    return self._forward_and_log_det(x)[1]
+
+  def _inverse_log_det_jacobian(self, y):
+    return self._inverse_and_log_det(y)[1]
+
+  @classmethod
+  def _parameter_properties(cls, dtype=None, num_classes=None):
+    # Parameters are variables owned by the bijector, with no batch shape.
+    return dict()
+
+
+def event_shape_of(x, ndims=3):
+  """Returns the last `ndims` dimensions of `x` as a static list where known."""
+  static = x.shape[-ndims:]
+  dynamic = tf.shape(x)[-ndims:]
+  return [s if s is not None else dynamic[i] for i, s in enumerate(static)]

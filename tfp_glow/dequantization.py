@@ -1,0 +1,90 @@
+"""Uniform dequantization and bits per dimension, as openai/glow's objective."""
+
+import math
+
+import numpy as np
+import tensorflow as tf
+
+__all__ = ['bits_per_dim', 'dequantize', 'check_n_bits']
+
+
+def check_n_bits(n_bits):
+  """Returns `n_bits` as an int, or raises `ValueError` outside 1..8."""
+  if isinstance(n_bits, bool) or int(n_bits) != n_bits or not 1 <= n_bits <= 8:
+    raise ValueError(f'`n_bits` must be an integer in 1..8, got {n_bits!r}.')
+  return int(n_bits)
+
+
+def _check_uint8(images):
+  dtype = tf.as_dtype(getattr(images, 'dtype', None) or
+                      np.asarray(images).dtype)
+  if not dtype.is_integer:
+    raise TypeError(f'expected integer pixels 0..255 (uint8), got dtype '
+                    f'{dtype.name}; float images in [0, 1] go to '
+                    'dist.log_prob directly.')
+
+
+def dequantize(images, n_bits=8, seed=None, dtype=tf.float32):
+  """Maps integer pixels to continuous images in `[0, 1]`, openai/glow style.
+
+  Keeps the top `n_bits` bits of each 8-bit pixel, `k = floor(x / 2**(8 -
+  n_bits))` in `0..n_bins - 1` with `n_bins = 2**n_bits`, and adds uniform
+  noise: `(k + u) / n_bins`, `u ~ U[0, 1)`. With `seed=None` the noise is
+  unseeded; a seed (shape `[2]` int, as `tf.random.stateless_uniform`) makes
+  it reproducible. `seed='midpoint'` uses `u = 0.5`, a deterministic
+  dequantization.
+
+  Args:
+    images: integer tensor of pixels in 0..255, any shape.
+    n_bits: bits per pixel to keep, 1..8.
+    seed: `None`, a stateless seed, or `'midpoint'`.
+    dtype: floating output dtype.
+
+  Returns:
+    A tensor of `dtype` and the shape of `images`, in `[0, 1)`.
+  """
+  n_bits = check_n_bits(n_bits)
+  _check_uint8(images)
+  images = tf.convert_to_tensor(images)
+  n_bins = 2. ** n_bits
+  bins = tf.cast(
+      tf.bitwise.right_shift(tf.cast(images, tf.int32), 8 - n_bits), dtype)
+  if isinstance(seed, str):
+    if seed != 'midpoint':
+      raise ValueError(f'`seed` must be None, a stateless seed or "midpoint", '
+                       f'got {seed!r}.')
+    noise = 0.5
+  elif seed is None:
+    noise = tf.random.uniform(tf.shape(images), dtype=dtype)
+  else:
+    noise = tf.random.stateless_uniform(tf.shape(images), seed, dtype=dtype)
+  return (bins + noise) / n_bins
+
+
+def bits_per_dim(dist, images, n_bits=8, seed=None):
+  """Per-image bits per dimension of integer `images`, openai/glow's objective.
+
+  With `x` the dequantized image in `[0, 1]^D` (see `dequantize`) and
+  `n_bins = 2**n_bits`, the discrete log-likelihood bound is
+
+    log P(k) >= log p(x) - D * log(n_bins)
+
+  (the density on the unit cube divided into `n_bins**D` cells of volume
+  `n_bins**-D`; openai/glow adds `-log(n_bins) * D` to its objective), and
+
+    bits/dim = -(log p(x) - D * log(n_bins)) / (D * log 2).
+
+  Args:
+    dist: a distribution over images in `[0, 1]^D` (`tfp_glow.glow`).
+    images: integer pixels 0..255 of shape `[..., H, W, C]`.
+    n_bits: bits per pixel the model was trained with, 1..8.
+    seed: dequantization noise, as in `dequantize`.
+
+  Returns:
+    A float tensor with the batch shape of `images`.
+  """
+  x = dequantize(images, n_bits, seed=seed, dtype=dist.dtype)
+  num_dims = int(np.prod(dist.event_shape))
+  log_prob = dist.log_prob(x)
+  return -(log_prob - num_dims * math.log(2. ** n_bits)) / (
+      num_dims * math.log(2.))

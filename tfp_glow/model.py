@@ -1,0 +1,298 @@
+"""Glow as a `tfd.TransformedDistribution` over a standard normal.
+
+Multi-scale architecture ([1] Figure 2), read in the data-to-latent direction
+(each bijector's `forward`); `L` levels of `K` steps:
+
+    x in [0, 1]^(H, W, C)
+      |  Shift(-0.5)                      pixels to [-0.5, 0.5], openai/glow
+      v
+    level 1:  Squeeze ->  K x [ActNorm -> Invertible1x1Conv -> AffineCoupling]
+              -> LearnedPriorSplit -> FactorOut: half the channels -> eps_1
+      v
+    level 2:  Squeeze -> K steps -> LearnedPriorSplit -> FactorOut -> eps_2
+      v   ...
+    level L:  Squeeze -> K steps -> learned top prior -> flatten -> eps_L
+
+    z = concat([eps_1, ..., eps_L]) ~ N(0, I),   dim z = H * W * C
+
+`dist = glow(...)` is `TransformedDistribution(N(0, I), Invert(encoder))`, so
+
+    dist.log_prob(x) = log N(encoder(x); 0, I) + log|det d encoder / dx|
+
+is the exact log-density of continuous images `x` in `[0, 1]^D` (the
+convention of this package: discrete pixels are dequantized into that cube by
+`tfp_glow.dequantize`; see `tfp_glow.bits_per_dim`), and `dist.sample(n)`
+decodes standard-normal draws.
+
+    dist = tfp_glow.glow(image_shape=(32, 32, 3), num_levels=3, num_steps=32)
+    tfp_glow.initialize(dist, first_batch)   # ActNorm data-dependent init
+    loss = -tf.reduce_mean(dist.log_prob(images))
+
+[1]: Kingma & Dhariwal. Glow: Generative Flow with Invertible 1x1
+     Convolutions. NeurIPS 2018. arXiv 1807.03039.
+"""
+
+import numpy as np
+import tensorflow as tf
+import tensorflow_probability as tfp
+
+import bijectors
+
+tfb = tfp.bijectors
+tfd = tfp.distributions
+
+__all__ = ['GlowDistribution', 'glow', 'initialize']
+
+COUPLINGS = ('affine', 'additive')
+PERMUTATIONS = ('lu', 'plain', 'reverse', 'shuffle')
+
+
+class GlowDistribution(tfd.TransformedDistribution):
+  """A Glow model: `TransformedDistribution(N(0, I), Invert(encoder))`.
+
+  Build it with `tfp_glow.glow(...)`. Beyond the `TransformedDistribution`
+  interface it carries the configuration (`image_shape`, `num_levels`, ...)
+  and the shapes of the per-level latents, and it checks images given to
+  `log_prob`/`prob` at trace time: a floating dtype and an event shape equal
+  to `image_shape`.
+  """
+
+  def __init__(self, encoder, image_shape, num_levels, dtype=tf.float32,
+               config=None, validate_args=False, name='Glow'):
+    parameters = dict(locals())
+    self._image_shape = tuple(int(d) for d in image_shape)
+    self._num_levels = int(num_levels)
+    self._config = dict(config or {})
+    self._encoder = encoder
+    size = int(np.prod(self._image_shape))
+    base = tfd.Sample(
+        tfd.Normal(tf.zeros([], dtype), tf.ones([], dtype)),
+        sample_shape=[size])
+    super().__init__(
+        distribution=base,
+        bijector=tfb.Invert(encoder),
+        validate_args=validate_args,
+        parameters=parameters,
+        name=name)
+
+  @property
+  def encoder(self):
+    """The data-to-latent bijector (`images -> flat z`)."""
+    return self._encoder
+
+  @property
+  def image_shape(self):
+    return self._image_shape
+
+  @property
+  def num_levels(self):
+    return self._num_levels
+
+  @property
+  def config(self):
+    """The keyword arguments `glow()` was called with."""
+    return dict(self._config)
+
+  @property
+  def latent_shapes(self):
+    """Shapes of the per-level latents `eps_1, ..., eps_L`, in flat order."""
+    h, w, c = self._image_shape
+    shapes = []
+    for level in range(self._num_levels):
+      h, w, c = h // 2, w // 2, 4 * c
+      if level < self._num_levels - 1:
+        shapes.append((h, w, c - c // 2))
+        c //= 2
+      else:
+        shapes.append((h, w, c))
+    return shapes
+
+  def check_images(self, images):
+    """Raises unless `images` is a floating tensor `[..., H, W, C]`."""
+    dtype = getattr(images, 'dtype', None)
+    if dtype is None:
+      images = np.asarray(images)
+      dtype = images.dtype
+    dtype = tf.as_dtype(dtype)
+    if not dtype.is_floating:
+      raise TypeError(
+          f'{self.name}: expected floating images in [0, 1] of dtype '
+          f'{self.dtype.name}, got dtype {dtype.name}; convert integer pixels '
+          'with tfp_glow.dequantize (or use tfp_glow.bits_per_dim).')
+    shape = tf.TensorShape(getattr(images, 'shape', None))
+    if shape.rank is not None and (
+        shape.rank < 3 or
+        not shape[-3:].is_compatible_with(self._image_shape)):
+      raise ValueError(
+          f'{self.name}: expected images of shape [..., '
+          f'{", ".join(map(str, self._image_shape))}], got shape {shape}.')
+
+  def _log_prob(self, value, **kwargs):
+    # A fresh tensor per call: TFP's bijector cache keys on the input tensor,
+    # so without it a second `log_prob(x)` of the same eager tensor would
+    # return the value (and the gradient-less result) of the first call, even
+    # after the weights changed. Within the call the cache still shares each
+    # coupling network's output between the inverse and its log-det.
+    return super()._log_prob(tf.identity(value), **kwargs)
+
+  def _call_log_prob(self, value, name, **kwargs):
+    self.check_images(value)
+    return super()._call_log_prob(value, name, **kwargs)
+
+  def _call_prob(self, value, name, **kwargs):
+    self.check_images(value)
+    return super()._call_prob(value, name, **kwargs)
+
+  @classmethod
+  def _parameter_properties(cls, dtype=None, num_classes=None):
+    return dict()
+
+
+def glow(image_shape,
+         num_levels,
+         num_steps,
+         hidden_channels=512,
+         coupling='affine',
+         permutation='lu',
+         learn_top_prior=True,
+         hidden_actnorm=True,
+         seed=0,
+         dtype=tf.float32,
+         validate_args=False,
+         name='Glow'):
+  """Builds a Glow model over images of shape `image_shape`.
+
+  Args:
+    image_shape: `(H, W, C)`; `H` and `W` must be divisible by
+      `2 ** num_levels`.
+    num_levels: `L`, the number of scales (3 for CIFAR-10, 6 for 256x256
+      CelebA-HQ in the paper).
+    num_steps: `K`, flow steps per level (32 in the paper).
+    hidden_channels: width of the coupling networks (512 in the paper).
+    coupling: `'affine'` or `'additive'`.
+    permutation: `'lu'` or `'plain'` invertible 1x1 convolution, or the
+      paper's ablations `'reverse'` and `'shuffle'` (fixed permutations).
+    learn_top_prior: learn a per-channel mean and scale for the last level's
+      prior (openai/glow `--learntop`); else N(0, I).
+    hidden_actnorm: ActNorm in the coupling networks' hidden layers
+      (openai/glow's default).
+    seed: Python `int`, seed of the random initial weights.
+    dtype: `tf.float32` or `tf.float64`.
+    validate_args: Python `bool`, run-time checks in every bijector.
+    name: Python `str` name.
+
+  Returns:
+    A `GlowDistribution` (a `tfd.TransformedDistribution`) with event shape
+    `image_shape`, supported on continuous images in `[0, 1]^D`.
+
+  Raises:
+    ValueError: on a bad shape, level count or option.
+  """
+  config = dict(locals())
+  config['dtype'] = tf.as_dtype(dtype).name
+  image_shape = tuple(int(d) for d in image_shape)
+  if len(image_shape) != 3 or min(image_shape) < 1:
+    raise ValueError(f'`image_shape` must be (H, W, C), got {image_shape}.')
+  if int(num_levels) < 1 or int(num_steps) < 1:
+    raise ValueError('`num_levels` and `num_steps` must be positive, got '
+                     f'{num_levels} and {num_steps}.')
+  factor = 2 ** int(num_levels)
+  if image_shape[0] % factor or image_shape[1] % factor:
+    raise ValueError(
+        f'image height and width must be divisible by 2**num_levels = '
+        f'{factor}, got image_shape {image_shape} with num_levels '
+        f'{num_levels}.')
+  if coupling not in COUPLINGS:
+    raise ValueError(f'`coupling` must be one of {COUPLINGS}, got '
+                     f'{coupling!r}.')
+  if permutation not in PERMUTATIONS:
+    raise ValueError(f'`permutation` must be one of {PERMUTATIONS}, got '
+                     f'{permutation!r}.')
+  if not tf.as_dtype(dtype).is_floating:
+    raise TypeError(f'`dtype` must be floating, got {dtype}.')
+
+  options = dict(hidden_channels=int(hidden_channels),
+                 coupling=coupling, permutation=permutation,
+                 learn_top_prior=learn_top_prior,
+                 hidden_actnorm=hidden_actnorm, dtype=dtype,
+                 validate_args=validate_args)
+  with tf.name_scope(name):
+    levels = _level(image_shape, 0, int(num_levels), int(num_steps),
+                    seed=int(seed), **options)
+    encoder = tfb.Chain(
+        [levels, tfb.Shift(tf.constant(-0.5, dtype))],  # [0,1] -> [-0.5,0.5]
+        validate_args=validate_args, name='encoder')
+  return GlowDistribution(encoder, image_shape, num_levels, dtype=dtype,
+                          config=config,
+                          validate_args=validate_args, name=name)
+
+
+def _level(image_shape, level, num_levels, num_steps, seed, **options):
+  """The encoder from level `level` on: `[H, W, C]` images -> flat latents."""
+  dtype = options['dtype']
+  validate_args = options['validate_args']
+  h, w, c = image_shape
+  h, w, c = h // 2, w // 2, 4 * c
+  with tf.name_scope(f'level_{level}'):
+    forward_order = [bijectors.Squeeze(validate_args=validate_args)]
+    for step in range(num_steps):
+      forward_order += _flow_step(
+          c, seed=seed + 1000 * level + 3 * step, name=f'step_{step}',
+          **options)
+    if level < num_levels - 1:
+      split = bijectors.LearnedPriorSplit(
+          c, dtype=dtype, validate_args=validate_args, name='split_prior')
+      inner = _level((h, w, split.num_kept_channels), level + 1, num_levels,
+                     num_steps, seed, **options)
+      forward_order += [split, bijectors.FactorOut(
+          inner, (h, w, c), validate_args=validate_args, name='factor_out')]
+    else:
+      if options['learn_top_prior']:
+        # openai/glow's learntop: a zero-initialised per-channel mean and
+        # log-scale, i.e. an ActNorm without data-dependent init.
+        forward_order.append(bijectors.ActNorm(
+            c, data_dependent_init=False, dtype=dtype,
+            validate_args=validate_args, name='top_prior'))
+      forward_order.append(tfb.Reshape(
+          event_shape_out=[h * w * c], event_shape_in=[h, w, c],
+          validate_args=validate_args))
+    return tfb.Chain(forward_order[::-1], validate_args=validate_args,
+                     name=f'level_{level}')
+
+
+def _flow_step(channels, hidden_channels, coupling, permutation,
+               learn_top_prior, hidden_actnorm, dtype, validate_args, seed,
+               name):
+  """One step of flow: ActNorm -> permutation -> coupling ([1] Figure 2a)."""
+  del learn_top_prior
+  with tf.name_scope(name):
+    actnorm = bijectors.ActNorm(channels, dtype=dtype,
+                                validate_args=validate_args, name='actnorm')
+    if permutation in ('lu', 'plain'):
+      mix = bijectors.Invertible1x1Conv(
+          channels, parametrization=permutation, seed=seed, dtype=dtype,
+          validate_args=validate_args, name='invertible_1x1_conv')
+    else:
+      order = np.arange(channels)[::-1]
+      if permutation == 'shuffle':
+        order = np.random.default_rng(seed).permutation(channels)
+      mix = tfb.Permute(order.astype(np.int32), axis=-1,
+                        validate_args=validate_args, name=permutation)
+    couple = bijectors.AffineCoupling(
+        channels, hidden_channels=hidden_channels, kind=coupling,
+        hidden_actnorm=hidden_actnorm, seed=seed + 1, dtype=dtype,
+        validate_args=validate_args, name='coupling')
+    return [actnorm, mix, couple]
+
+
+def initialize(dist, images):
+  """Runs ActNorm's data-dependent init on `images`; returns their log_prob.
+
+  Each ActNorm that is not yet initialized sets its parameters from the
+  activations it sees, level by level, so every layer starts with zero-mean,
+  unit-variance outputs ([1] Section 3.1). Under a `tf.distribute` strategy,
+  call this in cross-replica context (inside `strategy.scope()`, outside
+  `strategy.run`) so that every replica gets the same values. Initialized
+  layers are left alone: calling it on a restored model is a no-op.
+  """
+  return dist.log_prob(images)
