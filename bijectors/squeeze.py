@@ -59,7 +59,8 @@ class Squeeze(tfb.Bijector):
 
   def _forward(self, x):
     with tf.control_dependencies(self._check_even(x)):
-      batch_shape = tf.shape(x)[:-3]
+      x = tf.identity(x)
+    batch_shape = tf.shape(x)[:-3]
     h, w, c = one_pass.event_shape_of(x)
     x = tf.reshape(x, [-1, h // 2, 2, w // 2, 2, c])
     x = tf.transpose(x, [0, 1, 3, 5, 2, 4])

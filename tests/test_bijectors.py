@@ -1,0 +1,252 @@
+"""Properties of every bijector in `bijectors/`."""
+
+import numpy as np
+import pytest
+import tensorflow as tf
+from tensorflow_probability import bijectors as tfb
+
+import bijectors
+from tests import checks
+
+
+def _factor_out(dtype):
+  inner = tfb.Chain([
+      tfb.Reshape([2 * 2 * 4], event_shape_in=[2, 2, 4]),
+      bijectors.AffineCoupling(4, hidden_channels=8, dtype=dtype, seed=3),
+      bijectors.Squeeze(),
+  ])
+  return bijectors.FactorOut(inner, (4, 4, 2))
+
+
+# name -> (factory(dtype), event shape of x)
+BIJECTORS = {
+    'actnorm': (lambda dt: bijectors.ActNorm(4, dtype=dt), (2, 2, 4)),
+    'actnorm_vector': (lambda dt: bijectors.ActNorm(4, dtype=dt), (4,)),
+    'conv_lu': (lambda dt: bijectors.Invertible1x1Conv(4, 'lu', seed=1,
+                                                       dtype=dt), (2, 2, 4)),
+    'conv_plain': (lambda dt: bijectors.Invertible1x1Conv(4, 'plain', seed=1,
+                                                          dtype=dt), (2, 2, 4)),
+    'affine': (lambda dt: bijectors.AffineCoupling(4, hidden_channels=8,
+                                                   dtype=dt), (2, 2, 4)),
+    'affine_odd': (lambda dt: bijectors.AffineCoupling(
+        3, hidden_channels=8, hidden_actnorm=False, dtype=dt), (2, 2, 3)),
+    'additive': (lambda dt: bijectors.AffineCoupling(
+        4, hidden_channels=8, kind='additive', dtype=dt), (2, 2, 4)),
+    'split_prior': (lambda dt: bijectors.LearnedPriorSplit(4, dtype=dt),
+                    (2, 2, 4)),
+    'squeeze': (lambda dt: bijectors.Squeeze(), (4, 2, 3)),
+    'factor_out': (_factor_out, (4, 4, 2)),
+}
+NOT_XLA = {'conv_plain'}  # slogdet has no XLA kernel (documented).
+
+
+def _make(name, dtype=tf.float32, seed=0):
+  factory, event_shape = BIJECTORS[name]
+  bijector = factory(dtype)
+  checks.randomize(bijector, seed=seed, scale=0.3)
+  x = np.random.default_rng(seed).uniform(
+      -1, 1, (3,) + event_shape).astype(dtype.as_numpy_dtype)
+  return bijector, x, len(event_shape)
+
+
+@pytest.mark.parametrize('name', sorted(BIJECTORS))
+def test_round_trip_and_log_det_consistency(name):
+  bijector, x, ndims = _make(name)
+  y = checks.assert_invertible(bijector, x, ndims, rtol=1e-4, atol=1e-5)
+  if y.shape == x.shape:
+    assert np.max(np.abs(y - x)) > 1e-2, 'bijector is the identity'
+
+
+@pytest.mark.parametrize('name', sorted(BIJECTORS))
+def test_log_det_matches_autodiff_jacobian(name):
+  bijector, x, ndims = _make(name, dtype=tf.float64, seed=1)
+  fldj = bijector.forward_log_det_jacobian(x, event_ndims=ndims)
+  fldj = np.broadcast_to(fldj, x.shape[:1])
+  np.testing.assert_allclose(
+      fldj, checks.brute_force_log_det(bijector.forward, x), rtol=1e-6,
+      atol=1e-8)
+  # And in the inverse direction, at a point not produced by `forward`.
+  y = checks.fresh(bijector.forward(x))
+  y = checks.fresh(y.numpy() * 1.1)
+  ildj = bijector.inverse_log_det_jacobian(
+      y, event_ndims=bijector.forward_event_ndims(ndims))
+  np.testing.assert_allclose(
+      np.broadcast_to(ildj, x.shape[:1]),
+      checks.brute_force_log_det(bijector.inverse, y), rtol=1e-6, atol=1e-8)
+
+
+@pytest.mark.parametrize('name', sorted(BIJECTORS))
+def test_extra_batch_dims(name):
+  bijector, x, ndims = _make(name)
+  x2 = np.stack([x, x[::-1]])  # batch shape [2, 3]
+  y2 = bijector.forward(x2)
+  np.testing.assert_allclose(y2[0], bijector.forward(x), rtol=1e-5, atol=1e-6)
+  np.testing.assert_allclose(y2[1], bijector.forward(checks.fresh(x[::-1])),
+                             rtol=1e-5, atol=1e-6)
+  fldj = bijector.forward_log_det_jacobian(x2, event_ndims=ndims)
+  assert np.broadcast_to(fldj, [2, 3]).shape == (2, 3)
+  x_back = bijector.inverse(checks.fresh(y2))
+  np.testing.assert_allclose(x_back, x2, rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize('name', sorted(BIJECTORS))
+@pytest.mark.parametrize('jit', [False, True])
+def test_tf_function(name, jit):
+  if jit and name in NOT_XLA:
+    pytest.skip('documented: plain 1x1 conv uses slogdet, not XLA-compilable')
+  bijector, x, ndims = _make(name)
+  eager_y = bijector.forward(x).numpy()
+  eager_ldj = bijector.forward_log_det_jacobian(
+      checks.fresh(x), event_ndims=ndims).numpy()
+
+  @tf.function(jit_compile=jit)
+  def forward_and_back(x):
+    y = bijector.forward(x)
+    return y, bijector.forward_log_det_jacobian(x, event_ndims=ndims), (
+        bijector.inverse(tf.identity(y)))
+
+  y, ldj, x_back = forward_and_back(x)
+  np.testing.assert_allclose(y, eager_y, rtol=1e-4, atol=1e-5)
+  np.testing.assert_allclose(ldj, eager_ldj, rtol=1e-4, atol=1e-4)
+  np.testing.assert_allclose(x_back, x, rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize('name', sorted(BIJECTORS))
+def test_float64(name):
+  bijector, x, ndims = _make(name, dtype=tf.float64)
+  y = bijector.forward(x)
+  assert y.dtype == tf.float64
+  assert bijector.forward_log_det_jacobian(x, event_ndims=ndims).dtype == (
+      tf.float64)
+  checks.assert_invertible(bijector, x, ndims, rtol=1e-10, atol=1e-10)
+
+
+def test_actnorm_data_dependent_init():
+  x = np.random.default_rng(0).normal(3., 5., (64, 4, 4, 3)).astype(np.float32)
+  actnorm = bijectors.ActNorm(3)
+  assert not actnorm.initialized.numpy()
+  y = actnorm.forward(x).numpy()
+  assert actnorm.initialized.numpy()
+  np.testing.assert_allclose(y.mean(axis=(0, 1, 2)), 0., atol=1e-4)
+  np.testing.assert_allclose(y.std(axis=(0, 1, 2)), 1., atol=1e-4)
+  # Later batches do not re-initialize.
+  shift = actnorm.shift.numpy()
+  actnorm.forward(x + 10.)
+  np.testing.assert_array_equal(actnorm.shift.numpy(), shift)
+
+
+def test_actnorm_init_in_tf_function_and_xla():
+  x = np.random.default_rng(1).normal(-2., 3., (32, 2, 2, 3)).astype(
+      np.float32)
+  actnorm = bijectors.ActNorm(3)
+  y = tf.function(actnorm.forward, jit_compile=True)(x).numpy()
+  assert actnorm.initialized.numpy()
+  np.testing.assert_allclose(y.std(axis=(0, 1, 2)), 1., atol=1e-3)
+
+
+def test_actnorm_restored_from_checkpoint_does_not_reinitialize(tmp_path):
+  x = np.random.default_rng(2).normal(1., 2., (16, 2, 2, 3)).astype(np.float32)
+  actnorm = bijectors.ActNorm(3)
+  actnorm.forward(x)
+  path = tf.train.Checkpoint(actnorm=actnorm).save(str(tmp_path / 'ckpt'))
+  restored = bijectors.ActNorm(3)
+  tf.train.Checkpoint(actnorm=restored).restore(path).assert_consumed()
+  assert restored.initialized.numpy()
+  y = restored.forward(checks.fresh(x * 7.))  # different data: no re-init
+  np.testing.assert_allclose(y, actnorm.forward(checks.fresh(x * 7.)),
+                             rtol=1e-6)
+
+
+def test_actnorm_skips_init_in_replica_context():
+  strategy = tf.distribute.OneDeviceStrategy('/cpu:0')
+  with strategy.scope():
+    actnorm = bijectors.ActNorm(2)
+  x = np.ones([4, 2, 2, 2], np.float32) * 5.
+  y = strategy.run(actnorm.forward, (x,))
+  assert not actnorm.initialized.numpy()
+  np.testing.assert_allclose(y, x)
+  with strategy.scope():
+    actnorm.initialize(x + np.arange(2, dtype=np.float32))
+  assert actnorm.initialized.numpy()
+
+
+def test_lu_conv_starts_as_a_rotation_and_log_det_is_sum_log_s():
+  conv = bijectors.Invertible1x1Conv(6, 'lu', seed=3, dtype=tf.float64)
+  w = conv.weight_matrix().numpy()
+  np.testing.assert_allclose(w @ w.T, np.eye(6), atol=1e-12)
+  checks.randomize(conv, seed=3)
+  w = conv.weight_matrix().numpy()
+  np.testing.assert_allclose(
+      conv.forward_log_det_jacobian(np.zeros([1, 6]), event_ndims=1),
+      np.linalg.slogdet(w)[1], rtol=1e-10)
+
+
+def test_squeeze_order_is_openai_squeeze2d():
+  x = np.arange(2 * 4 * 3, dtype=np.float32).reshape(1, 2, 4, 3)
+  y = bijectors.Squeeze().forward(x).numpy()
+  # Output channel 4*c + 2*dy + dx holds input channel c at (dy, dx).
+  for c in range(3):
+    for dy in range(2):
+      for dx in range(2):
+        np.testing.assert_array_equal(y[0, :, :, 4 * c + 2 * dy + dx],
+                                      x[0, dy::2, dx::2, c])
+  assert bijectors.Squeeze().forward_event_shape([2, 4, 3]) == [1, 2, 12]
+  assert bijectors.Squeeze().inverse_event_shape([1, 2, 12]) == [2, 4, 3]
+
+
+def test_fresh_coupling_and_split_prior_are_identity_like():
+  x = np.random.default_rng(0).normal(size=(2, 2, 2, 4)).astype(np.float32)
+  coupling = bijectors.AffineCoupling(4, hidden_channels=8, kind='additive')
+  np.testing.assert_allclose(coupling.forward(x), x, atol=1e-6)
+  split = bijectors.LearnedPriorSplit(4)
+  np.testing.assert_allclose(split.forward(x), x, atol=1e-6)
+
+
+def test_trainable_variables_are_visible():
+  coupling = bijectors.AffineCoupling(4, hidden_channels=8)
+  # conv_in, conv_hidden kernels; conv_out kernel, bias, logs; 2 ActNorms.
+  assert len(coupling.trainable_variables) == 9
+  assert len(bijectors.Invertible1x1Conv(4, 'lu').trainable_variables) == 3
+  assert len(bijectors.ActNorm(4).trainable_variables) == 2
+
+
+@pytest.mark.parametrize('make, message', [
+    (lambda: bijectors.Squeeze().forward(np.zeros([1, 3, 4, 1], np.float32)),
+     'height must be even'),
+    (lambda: bijectors.Squeeze().forward(np.zeros([1, 4, 5, 1], np.float32)),
+     'width must be even'),
+    (lambda: bijectors.Squeeze().inverse(np.zeros([1, 2, 2, 3], np.float32)),
+     'multiple of 4'),
+    (lambda: bijectors.ActNorm(3).forward(np.zeros([2, 4], np.float32)),
+     'expected 3 channels'),
+    (lambda: bijectors.Invertible1x1Conv(3).forward(np.zeros([2, 4],
+                                                             np.float32)),
+     'expected 3 channels'),
+    (lambda: bijectors.Invertible1x1Conv(3, 'qr'), 'parametrization'),
+    (lambda: bijectors.AffineCoupling(4, kind='spline'), 'kind'),
+    (lambda: bijectors.AffineCoupling(1), 'at least 2'),
+    (lambda: bijectors.AffineCoupling(4, hidden_channels=4).forward(
+        np.zeros([2, 2, 4], np.float32)[..., :3]), 'expected 4 channels'),
+    (lambda: bijectors.AffineCoupling(4, hidden_channels=4).forward(
+        np.zeros([2, 4], np.float32)), r'\[..., H, W, C\]'),
+    (lambda: bijectors.LearnedPriorSplit(6).forward(
+        np.zeros([1, 2, 2, 4], np.float32)), 'expected 6 channels'),
+])
+def test_bad_arguments_raise_clear_errors(make, message):
+  with pytest.raises(ValueError, match=message):
+    make()
+
+
+def test_validate_args_catches_singular_lu_weight():
+  conv = bijectors.Invertible1x1Conv(3, 'lu', validate_args=True)
+  conv.log_s.assign([0., -np.inf, 0.])
+  with pytest.raises(tf.errors.InvalidArgumentError, match='nonzero diagonal'):
+    conv.forward(np.ones([1, 3], np.float32))
+
+
+def test_validate_args_catches_dynamic_odd_size():
+  squeeze = bijectors.Squeeze(validate_args=True)
+  fn = tf.function(squeeze.forward,
+                   input_signature=[tf.TensorSpec([None, None, None, 1])])
+  with pytest.raises(tf.errors.InvalidArgumentError, match='must be even'):
+    fn(np.zeros([1, 3, 4, 1], np.float32))
