@@ -1,0 +1,123 @@
+"""The SavedModel export: TensorFlow alone reproduces the in-process numbers."""
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+import tfp_glow
+from tfp_glow import export
+
+N_BITS = 5
+
+
+@pytest.fixture(scope='module')
+def exported(small_glow, tmp_path_factory):
+  base = str(tmp_path_factory.mktemp('export'))
+  path = export.save(small_glow, base, n_bits=N_BITS, step=7,
+                     config=dict(dataset='unit-test'))
+  return small_glow, base, path
+
+
+def _images(n=3, seed=0):
+  return np.random.default_rng(seed).integers(0, 256, (n, 8, 8, 3), np.uint8)
+
+
+def test_layout_config_and_no_overwrite(exported):
+  dist, base, path = exported
+  assert path == os.path.join(base, '7')
+  assert export.latest_version(base) == path
+  config = export.load_config(path)
+  assert config['image_shape'] == [8, 8, 3] and config['n_bits'] == N_BITS
+  assert config['step'] == 7 and config['num_levels'] == 2
+  assert config['num_steps'] == 2 and config['dataset'] == 'unit-test'
+  before = os.listdir(path)
+  with pytest.raises(FileExistsError, match='never overwritten'):
+    export.save(dist, base, n_bits=N_BITS, step=7)
+  assert os.listdir(path) == before
+  assert not [d for d in os.listdir(base) if d.startswith('.tmp')]
+
+
+def test_loads_with_tensorflow_alone_and_matches(exported, tmp_path):
+  dist, _, path = exported
+  images = _images()
+  floats = np.random.default_rng(1).uniform(size=(2, 8, 8, 3)).astype(
+      np.float32)
+  np.save(tmp_path / 'images.npy', images)
+  np.save(tmp_path / 'floats.npy', floats)
+  script = textwrap.dedent(f"""
+      import json, sys
+      import numpy as np
+      import tensorflow as tf
+      m = tf.saved_model.load({path!r})
+      images = np.load({str(tmp_path / 'images.npy')!r})
+      floats = np.load({str(tmp_path / 'floats.npy')!r})
+      out = m.signatures['serving_default'](images=tf.constant(images))
+      lp = m.signatures['log_prob'](images=tf.constant(floats))['log_prob']
+      enc = m.signatures['encode'](images=tf.constant(floats))
+      dec = m.signatures['decode'](z=enc['z'])['images']
+      s1 = m.signatures['sample'](n=tf.constant(4), temperature=tf.constant(
+          0.8), seed=tf.constant(11, tf.int64))['images']
+      s2 = m.signatures['sample'](n=tf.constant(4), temperature=tf.constant(
+          0.8), seed=tf.constant(11, tf.int64))['images']
+      assert not any(k.startswith(('tfp_glow', 'tensorflow_probability',
+                                   'bijectors')) for k in sys.modules)
+      print(json.dumps(dict(
+          bpd=out['bits_per_dim'].numpy().tolist(),
+          log_prob=lp.numpy().tolist(), z=enc['z'].numpy().tolist(),
+          levels=[enc[f'level_{{i}}'].shape.as_list() for i in (1, 2)],
+          roundtrip=float(np.abs(dec.numpy() - floats).max()),
+          same_samples=bool(np.array_equal(s1, s2)),
+          sample_dtype=s1.dtype.name, sample_shape=s1.shape.as_list())))
+  """)
+  result = subprocess.run([sys.executable, '-c', script], capture_output=True,
+                          text=True, check=True, timeout=300)
+  out = json.loads(result.stdout.strip().splitlines()[-1])
+  expected_bpd = tfp_glow.bits_per_dim(dist, images, N_BITS, seed='midpoint')
+  np.testing.assert_allclose(out['bpd'], expected_bpd, rtol=1e-5)
+  np.testing.assert_allclose(out['log_prob'], dist.log_prob(floats),
+                             rtol=1e-5)
+  z, _ = tfp_glow.encode(dist, floats)
+  np.testing.assert_allclose(out['z'], z, rtol=1e-5, atol=1e-5)
+  assert out['levels'] == [[2, 4, 4, 6], [2, 2, 2, 24]]
+  assert out['roundtrip'] < 1e-4
+  assert out['same_samples']
+  assert out['sample_dtype'] == 'uint8' and out['sample_shape'] == [4, 8, 8, 3]
+
+
+def test_bad_inputs_are_rejected_with_clear_errors(exported):
+  _, _, path = exported
+  m = tf.saved_model.load(path)
+  serve = m.signatures['serving_default']
+  with pytest.raises(tf.errors.InvalidArgumentError,
+                     match=r'expected images of shape \[N, 8, 8, 3\], got '
+                     r'shape \[2 8 4 3\]'):
+    serve(images=tf.zeros([2, 8, 4, 3], tf.uint8))
+  with pytest.raises(tf.errors.InvalidArgumentError,
+                     match=r'expected images of shape \[N, 8, 8, 3\]'):
+    m.signatures['log_prob'](images=tf.zeros([1, 8, 8, 1]))
+  with pytest.raises(tf.errors.InvalidArgumentError,
+                     match=r'expected latents of shape \[N, 192\]'):
+    m.signatures['decode'](z=tf.zeros([1, 10]))
+  with pytest.raises(tf.errors.InvalidArgumentError,
+                     match='expected to be a uint8 tensor but is a float'):
+    serve(images=tf.zeros([2, 8, 8, 3], tf.float32))
+
+
+def test_saved_model_cli_runs_it(exported, tmp_path):
+  _, _, path = exported
+  cli = os.path.join(os.path.dirname(sys.executable), 'saved_model_cli')
+  if not os.path.exists(cli):
+    pytest.skip('saved_model_cli not installed beside this python')
+  np.save(tmp_path / 'grey.npy', np.full((2, 8, 8, 3), 128, np.uint8))
+  out = subprocess.run(
+      [cli, 'run', '--dir', path, '--tag_set', 'serve', '--signature_def',
+       'serving_default', '--inputs', f'images={tmp_path / "grey.npy"}'],
+      capture_output=True, text=True, timeout=300)
+  assert out.returncode == 0, out.stderr[-2000:]
+  assert 'bits_per_dim' in out.stdout

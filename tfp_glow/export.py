@@ -1,0 +1,199 @@
+"""A versioned SavedModel of a Glow that runs with TensorFlow alone.
+
+`save(dist, export_dir, n_bits, step)` writes `export_dir/<version>/`, the
+layout TensorFlow Serving watches. The SavedModel holds only TensorFlow ops
+and variables: loading it needs neither `tfp_glow` nor TFP.
+
+Signatures (every batch dimension dynamic; `H, W, C` the model's image shape,
+`D = H * W * C`):
+
+* `serving_default`: `images` uint8 `[N, H, W, C]` ->
+  `bits_per_dim` `[N]` and `log_prob` `[N]`, the log-probability in nats of
+  the discrete image at `n_bits` (`log p(x) - D * log(2**n_bits)`), with `x`
+  the *midpoint* dequantization (deterministic: every pixel at the centre of
+  its bin; see `tfp_glow.dequantize(..., seed='midpoint')`).
+* `log_prob`: `images` float32 in `[0, 1]` -> `log_prob` `[N]`, the
+  continuous density of `dist.log_prob`.
+* `sample`: `n` int32, `temperature` float32, `seed` int64 scalars ->
+  `images` uint8 `[n, H, W, C]`; the same seed gives the same images.
+* `encode`: `images` float32 -> `z` `[N, D]` and `level_1 ... level_L`.
+* `decode`: `z` float32 `[N, D]` -> `images` float32 `[N, H, W, C]`.
+* `config`: no inputs -> `config`, the model's configuration as JSON.
+
+A wrong image size or channel count fails with a message naming the expected
+and the received shape.
+"""
+
+import json
+import math
+import os
+import re
+import tempfile
+
+import numpy as np
+import tensorflow as tf
+
+from tfp_glow import codec
+from tfp_glow import dequantization
+
+__all__ = ['save', 'load_config', 'latest_version']
+
+_VERSION = re.compile(r'^\d+$')
+
+
+class _ServingModule(tf.Module):
+  """The exported object: the distribution's variables and the signatures."""
+
+  def __init__(self, dist, n_bits, config):
+    super().__init__(name='glow_serving')
+    self.dist = dist
+    self._n_bits = n_bits
+    self._config_json = json.dumps(config, sort_keys=True)
+    self.config_json = tf.Variable(self._config_json, trainable=False,
+                                   name='config_json')
+    h, w, c = dist.image_shape
+    self._shape = [h, w, c]
+    self._size = h * w * c
+    self.serving_default = tf.function(
+        self._serving_default,
+        input_signature=[tf.TensorSpec([None, None, None, None], tf.uint8,
+                                       name='images')])
+    self.log_prob = tf.function(
+        self._log_prob,
+        input_signature=[tf.TensorSpec([None, None, None, None], tf.float32,
+                                       name='images')])
+    self.sample = tf.function(
+        self._sample,
+        input_signature=[tf.TensorSpec([], tf.int32, name='n'),
+                         tf.TensorSpec([], tf.float32, name='temperature'),
+                         tf.TensorSpec([], tf.int64, name='seed')])
+    self.encode = tf.function(
+        self._encode,
+        input_signature=[tf.TensorSpec([None, None, None, None], tf.float32,
+                                       name='images')])
+    self.decode = tf.function(
+        self._decode,
+        input_signature=[tf.TensorSpec([None, None], tf.float32, name='z')])
+    self.config = tf.function(self._config, input_signature=[])
+
+  def _check_images(self, images):
+    """Checks `[N, H, W, C]` at run time, then fixes the static shape."""
+    expected = tf.constant(self._shape, tf.int32)
+    received = tf.shape(images)[1:]
+    message = tf.strings.format(
+        'expected images of shape [N, {}, {}, {}], got shape {}',
+        (self._shape[0], self._shape[1], self._shape[2], tf.shape(images)))
+    rank_ok = tf.equal(tf.size(received), 3)
+    ok = tf.logical_and(rank_ok, tf.reduce_all(tf.equal(
+        tf.pad(received, [[0, 3 - tf.minimum(tf.size(received), 3)]]),
+        expected)))
+    with tf.control_dependencies([tf.debugging.Assert(ok, [message])]):
+      images = tf.identity(images)
+    return tf.ensure_shape(images, [None] + self._shape)
+
+  def _serving_default(self, images):
+    images = self._check_images(images)
+    x = dequantization.dequantize(images, self._n_bits, seed='midpoint',
+                                  dtype=self.dist.dtype)
+    log_prob = self.dist.log_prob(x) - self._size * math.log(
+        2.**self._n_bits)
+    return {'bits_per_dim': tf.cast(-log_prob / (self._size * math.log(2.)),
+                                    tf.float32),
+            'log_prob': tf.cast(log_prob, tf.float32)}
+
+  def _log_prob(self, images):
+    images = tf.cast(self._check_images(images), self.dist.dtype)
+    return {'log_prob': tf.cast(self.dist.log_prob(images), tf.float32)}
+
+  def _sample(self, n, temperature, seed):
+    tf.debugging.assert_non_negative(n, message='`n` must be >= 0')
+    tf.debugging.assert_non_negative(
+        temperature, message='`temperature` must be >= 0')
+    x = codec.sample(self.dist, n, temperature,
+                     seed=tf.stack([seed, tf.constant(0, tf.int64)]))
+    return {'images': to_uint8(x, self._n_bits)}
+
+  def _encode(self, images):
+    images = tf.cast(self._check_images(images), self.dist.dtype)
+    z, levels = codec.encode(self.dist, images)
+    out = {'z': tf.cast(z, tf.float32)}
+    for i, level in enumerate(levels):
+      out[f'level_{i + 1}'] = tf.cast(level, tf.float32)
+    return out
+
+  def _decode(self, z):
+    check = tf.debugging.Assert(
+        tf.equal(tf.shape(z)[1], self._size),
+        [tf.strings.format('expected latents of shape [N, {}], got shape {}',
+                           (self._size, tf.shape(z)))])
+    with tf.control_dependencies([check]):
+      z = tf.ensure_shape(tf.identity(z), [None, self._size])
+    x = codec.decode(self.dist, tf.cast(z, self.dist.dtype))
+    return {'images': tf.cast(x, tf.float32)}
+
+  def _config(self):
+    return {'config': tf.constant(self._config_json)}
+
+
+def to_uint8(x, n_bits):
+  """Images in `[0, 1]` -> uint8 pixels at `n_bits` (openai's postprocess)."""
+  n_bins = 2.**n_bits
+  bins = tf.clip_by_value(tf.floor(x * n_bins), 0., n_bins - 1.)
+  return tf.cast(bins * (256. / n_bins), tf.uint8)
+
+
+def latest_version(export_dir):
+  """The newest `<version>` directory under `export_dir`, or None."""
+  if not tf.io.gfile.isdir(export_dir):
+    return None
+  versions = [int(v) for v in tf.io.gfile.listdir(export_dir)
+              if _VERSION.match(v.rstrip('/'))]
+  return os.path.join(export_dir, str(max(versions))) if versions else None
+
+
+def save(dist, export_dir, n_bits, step=None, config=None):
+  """Writes `export_dir/<version>/` and returns its path.
+
+  Args:
+    dist: a `tfp_glow.GlowDistribution`.
+    export_dir: the model's base directory (one subdirectory per version).
+    n_bits: the bits per pixel the model was trained on, 1..8.
+    step: the training step; also the version number. `None`: one more than
+      the newest version present (1 for an empty directory).
+    config: extra JSON-serialisable entries for the stored configuration
+      (e.g. the dataset); the model's own `dist.config`, `n_bits` and `step`
+      are always included.
+
+  Raises:
+    FileExistsError: `export_dir/<step>` exists already; nothing is written.
+  """
+  n_bits = dequantization.check_n_bits(n_bits)
+  if step is None:
+    latest = latest_version(export_dir)
+    step = 1 if latest is None else int(os.path.basename(latest)) + 1
+  version_dir = os.path.join(export_dir, str(int(step)))
+  if tf.io.gfile.exists(version_dir):
+    raise FileExistsError(
+        f'{version_dir} exists already; versions are never overwritten. '
+        'Choose another step or export directory.')
+  full_config = dict(dist.config)
+  full_config.update(config or {})
+  full_config.update(image_shape=list(dist.image_shape), n_bits=n_bits,
+                     step=int(step), num_levels=dist.num_levels)
+  full_config = json.loads(json.dumps(full_config, default=str))
+  module = _ServingModule(dist, n_bits, full_config)
+  signatures = {name: getattr(module, name) for name in (
+      'serving_default', 'log_prob', 'sample', 'encode', 'decode', 'config')}
+  tf.io.gfile.makedirs(export_dir)
+  # Write beside the target, then rename: a reader (TF Serving polls the
+  # directory) never sees a half-written version.
+  tmp = tempfile.mkdtemp(prefix=f'.tmp-{step}-', dir=export_dir)
+  tf.saved_model.save(module, tmp, signatures=signatures)
+  os.rename(tmp, version_dir)
+  return version_dir
+
+
+def load_config(path):
+  """The configuration dict stored in a SavedModel (a version directory)."""
+  loaded = tf.saved_model.load(path)
+  return json.loads(loaded.config_json.numpy().decode())
