@@ -12,6 +12,7 @@ from bijectors.actnorm import ActNorm
 from bijectors.affine_coupling import AffineCoupling
 from bijectors.coupling_network import CouplingNetwork
 from bijectors.factor_out import FactorOut
+from bijectors.glow_steps import GlowSteps
 from bijectors.invertible_1x1_conv import Invertible1x1Conv
 from bijectors.learned_prior_split import LearnedPriorSplit
 from bijectors.squeeze import Squeeze
@@ -21,6 +22,7 @@ __all__ = [
     'AffineCoupling',
     'CouplingNetwork',
     'FactorOut',
+    'GlowSteps',
     'Invertible1x1Conv',
     'LearnedPriorSplit',
     'Squeeze',

@@ -5,7 +5,7 @@ import tensorflow as tf
 from bijectors import coupling_network
 from bijectors import one_pass
 
-__all__ = ['AffineCoupling']
+__all__ = ['AffineCoupling', 'coupling_forward', 'coupling_inverse']
 
 _KINDS = ('affine', 'additive')
 
@@ -109,31 +109,39 @@ class AffineCoupling(one_pass.OnePassBijector):
           f'{self.name}: expected {self._num_channels} channels, got input '
           f'of shape {x.shape}.')
 
-  def _shift_and_log_scale(self, x_a):
-    h = self.network(x_a)
-    if self._kind == 'additive':
-      return h, None
-    # openai/glow: scale = sigmoid(h + 2); log(sigmoid(a)) = -softplus(-a).
-    return h[..., 0::2], tf.math.log_sigmoid(h[..., 1::2] + 2.)
-
   def _forward_and_log_det(self, x):
     self._check_shape(x)
     x_a, x_b = x[..., :self._split], x[..., self._split:]
-    shift, log_scale = self._shift_and_log_scale(x_a)
-    if log_scale is None:
-      y_b, fldj = x_b + shift, tf.zeros(tf.shape(x)[:-3], x.dtype)
-    else:
-      y_b = (x_b + shift) * tf.exp(log_scale)
-      fldj = tf.reduce_sum(log_scale, axis=[-3, -2, -1])
+    y_b, fldj = coupling_forward(x_b, self.network(x_a), self._kind)
     return tf.concat([x_a, y_b], axis=-1), fldj
 
   def _inverse_and_log_det(self, y):
     self._check_shape(y)
     y_a, y_b = y[..., :self._split], y[..., self._split:]
-    shift, log_scale = self._shift_and_log_scale(y_a)
-    if log_scale is None:
-      x_b, ildj = y_b - shift, tf.zeros(tf.shape(y)[:-3], y.dtype)
-    else:
-      x_b = y_b * tf.exp(-log_scale) - shift
-      ildj = -tf.reduce_sum(log_scale, axis=[-3, -2, -1])
+    x_b, ildj = coupling_inverse(y_b, self.network(y_a), self._kind)
     return tf.concat([y_a, x_b], axis=-1), ildj
+
+
+def _shift_and_log_scale(h, kind):
+  if kind == 'additive':
+    return h, None
+  # openai/glow: scale = sigmoid(h + 2); log(sigmoid(a)) = -softplus(-a).
+  return h[..., 0::2], tf.math.log_sigmoid(h[..., 1::2] + 2.)
+
+
+def coupling_forward(x_b, h, kind):
+  """`(Y_b, log|det|)` of the coupling given the network output `h`."""
+  shift, log_scale = _shift_and_log_scale(h, kind)
+  if log_scale is None:
+    return x_b + shift, tf.zeros(tf.shape(x_b)[:-3], x_b.dtype)
+  return ((x_b + shift) * tf.exp(log_scale),
+          tf.reduce_sum(log_scale, axis=[-3, -2, -1]))
+
+
+def coupling_inverse(y_b, h, kind):
+  """`(X_b, log|det dX/dY|)` of the coupling given the network output `h`."""
+  shift, log_scale = _shift_and_log_scale(h, kind)
+  if log_scale is None:
+    return y_b - shift, tf.zeros(tf.shape(y_b)[:-3], y_b.dtype)
+  return (y_b * tf.exp(-log_scale) - shift,
+          -tf.reduce_sum(log_scale, axis=[-3, -2, -1]))

@@ -5,7 +5,7 @@ import tensorflow as tf
 
 from bijectors import one_pass
 
-__all__ = ['Invertible1x1Conv']
+__all__ = ['Invertible1x1Conv', 'lu_init', 'lu_weights', 'random_rotation']
 
 _PARAMETRIZATIONS = ('lu', 'plain')
 
@@ -75,20 +75,19 @@ class Invertible1x1Conv(one_pass.OnePassBijector):
         raise ValueError(f'`num_channels` must be positive, got {num_channels}.')
       self._num_channels = c = int(num_channels)
       self._parametrization = parametrization
-      rotation = _random_rotation(c, seed)
+      rotation = random_rotation(c, seed)
       if parametrization == 'plain':
         self.weight = tf.Variable(tf.constant(rotation, dtype), name='weight')
       else:
-        permutation, lower, upper = _lu_decompose(rotation)
-        s = np.diag(upper)
-        self._permutation = tf.constant(permutation, dtype)
-        self._sign_s = tf.constant(np.sign(s), dtype)
-        self._lower_mask = tf.constant(np.tril(np.ones([c, c]), -1), dtype)
-        self.lower = tf.Variable(tf.constant(lower, dtype), name='lower')
-        self.upper = tf.Variable(
-            tf.constant(np.triu(upper, 1), dtype), name='upper')
-        self.log_s = tf.Variable(
-            tf.constant(np.log(np.abs(s)), dtype), name='log_s')
+        init = lu_init(rotation)
+        self._permutation = tf.constant(init['permutation'], dtype)
+        self._sign_s = tf.constant(init['sign_s'], dtype)
+        self.lower = tf.Variable(tf.constant(init['lower'], dtype),
+                                 name='lower')
+        self.upper = tf.Variable(tf.constant(init['upper'], dtype),
+                                 name='upper')
+        self.log_s = tf.Variable(tf.constant(init['log_s'], dtype),
+                                 name='log_s')
       super().__init__(
           forward_min_event_ndims=1,
           dtype=dtype,
@@ -100,30 +99,15 @@ class Invertible1x1Conv(one_pass.OnePassBijector):
   def parametrization(self):
     return self._parametrization
 
-  def _lu_factors(self):
-    eye = tf.eye(self._num_channels, dtype=self.dtype)
-    lower = self.lower * self._lower_mask + eye
-    upper = (self.upper * tf.transpose(self._lower_mask) +
-             tf.linalg.diag(self._sign_s * tf.exp(self.log_s)))
-    return lower, upper
-
   def weight_matrix(self):
     """Returns `W`, the `[C, C]` matrix of the forward map `Y = X @ W`."""
-    if self._parametrization == 'plain':
-      return tf.convert_to_tensor(self.weight)
-    lower, upper = self._lu_factors()
-    return tf.matmul(self._permutation, tf.matmul(lower, upper))
+    return self._weights()[0]
 
-  def _inverse_weight_matrix(self):
+  def _weights(self):
     if self._parametrization == 'plain':
-      return tf.linalg.inv(self.weight)
-    # W^-1 = U^-1 L^-1 P^T, with two triangular solves.
-    lower, upper = self._lu_factors()
-    eye = tf.eye(self._num_channels, dtype=self.dtype)
-    lower_inv = tf.linalg.triangular_solve(lower, eye, lower=True)
-    return tf.matmul(
-        tf.linalg.triangular_solve(upper, lower_inv, lower=False),
-        self._permutation, transpose_b=True)
+      return tf.convert_to_tensor(self.weight), tf.linalg.inv(self.weight)
+    return lu_weights(self._permutation, self.lower, self.upper,
+                      self._sign_s, self.log_s)
 
   def _log_abs_det(self):
     if self._parametrization == 'plain':
@@ -141,11 +125,11 @@ class Invertible1x1Conv(one_pass.OnePassBijector):
 
   def _forward_and_log_det(self, x):
     self._check_channels(x)
-    return tf.matmul(x, self.weight_matrix()), self._log_abs_det()
+    return tf.matmul(x, self._weights()[0]), self._log_abs_det()
 
   def _inverse_and_log_det(self, y):
     self._check_channels(y)
-    return tf.matmul(y, self._inverse_weight_matrix()), -self._log_abs_det()
+    return tf.matmul(y, self._weights()[1]), -self._log_abs_det()
 
   def _parameter_control_dependencies(self, is_init):
     if not self.validate_args or is_init:
@@ -161,11 +145,39 @@ class Invertible1x1Conv(one_pass.OnePassBijector):
         'diagonal.')]
 
 
-def _random_rotation(c, seed):
+def random_rotation(c, seed):
   """A random orthogonal `[c, c]` matrix (QR of a Gaussian), as openai/glow."""
   rng = np.random.default_rng(seed)
   q, _ = np.linalg.qr(rng.standard_normal([c, c]))
   return q
+
+
+def lu_init(w):
+  """The LU parameters of `w`: permutation, lower, upper, sign_s, log_s."""
+  permutation, lower, upper = _lu_decompose(w)
+  s = np.diag(upper)
+  return dict(permutation=permutation, lower=lower, upper=np.triu(upper, 1),
+              sign_s=np.sign(s), log_s=np.log(np.abs(s)))
+
+
+def lu_weights(permutation, lower, upper, sign_s, log_s):
+  """`(W, W^-1)` from LU parameters (any leading batch axes).
+
+  `W = P (L * mask_lower + I) (U * mask_upper + diag(sign_s * exp(log_s)))`,
+  and `W^-1 = U^-1 L^-1 P^T` by two triangular solves (XLA-compilable).
+  """
+  c = log_s.shape[-1]
+  dtype = log_s.dtype
+  eye = tf.eye(c, dtype=dtype)
+  lower = tf.linalg.band_part(lower, -1, 0) * (1. - eye) + eye
+  upper = (tf.linalg.band_part(upper, 0, -1) * (1. - eye) +
+           tf.linalg.diag(sign_s * tf.exp(log_s)))
+  weight = tf.matmul(permutation, tf.matmul(lower, upper))
+  eye = tf.broadcast_to(eye, tf.shape(lower))
+  lower_inv = tf.linalg.triangular_solve(lower, eye, lower=True)
+  inverse = tf.matmul(tf.linalg.triangular_solve(upper, lower_inv, lower=False),
+                      permutation, transpose_b=True)
+  return weight, inverse
 
 
 def _lu_decompose(w):

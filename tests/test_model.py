@@ -47,23 +47,30 @@ def test_log_prob_batch_shapes_and_xla(tiny_glow64):
 
 
 def test_log_prob_runs_each_coupling_network_once(small_glow, monkeypatch):
-  calls = []
-  original = bijectors.CouplingNetwork.__call__
+  # Each level's K steps are one loop whose body holds one network; count the
+  # networks in the traced graph, and the loop iterations run.
+  traced = []
+  original = bijectors.GlowSteps._network
 
-  def counting(self, h):
-    calls.append(self.name)
-    return original(self, h)
+  def counting(self, a, p, init=False):
+    traced.append(self.name)
+    return original(self, a, p, init=init)
 
-  monkeypatch.setattr(bijectors.CouplingNetwork, '__call__', counting)
+  monkeypatch.setattr(bijectors.GlowSteps, '_network', counting)
   x = np.random.default_rng(2).uniform(size=(2, 8, 8, 3)).astype(np.float32)
+  levels = [m for m in small_glow.submodules
+            if isinstance(m, bijectors.GlowSteps)]
+  assert len(levels) == 2
+  # Initialized model, replica-free graph: the loop body (1 network) and the
+  # init loop body (1 network) of each level, nothing for the log-det.
   tf.function(small_glow.log_prob).get_concrete_function(x)
-  networks = [m for m in small_glow.submodules
-              if isinstance(m, bijectors.CouplingNetwork)]
-  assert len(networks) == 4
-  assert len(calls) == len(networks)
-  calls.clear()
-  small_glow.sample(2, seed=[1, 2])
-  assert len(calls) == len(networks)
+  assert len(traced) == 2 * len(levels)
+  traced.clear()
+  small_glow.sample(2, seed=[1, 2])  # eager: one network per step
+  assert len(traced) == sum(level.num_steps for level in levels)
+  traced.clear()
+  small_glow.log_prob(x)
+  assert len(traced) == sum(level.num_steps for level in levels)
 
 
 def test_sample_shapes_temperature_and_seed(small_glow):
@@ -110,22 +117,30 @@ def test_data_dependent_init_normalizes_every_actnorm(monkeypatch):
       np.float32)
   tfp_glow.initialize(dist, images)
   outputs = []
-  original = bijectors.ActNorm._forward_and_log_det
 
-  def recording(self, x):
-    y, ldj = original(self, x)
-    if self._data_dependent_init:  # pylint: disable=protected-access
-      outputs.append((self.name, y.numpy()))
-    return y, ldj
+  def recording(x):
+    outputs.append(x.numpy())
+    return x
 
-  monkeypatch.setattr(bijectors.ActNorm, '_forward_and_log_det', recording)
+  # Record every ActNorm output: the step's, and the two hidden layers'
+  # (openai/glow's actnorm before each ReLU).
+  original_mix = bijectors.GlowSteps._mix
+  original_relu = tf.nn.relu
+
+  def mix(self, x, p, inverse=False):
+    if not inverse:
+      recording(x)
+    return original_mix(self, x, p, inverse=inverse)
+
+  monkeypatch.setattr(bijectors.GlowSteps, '_mix', mix)
+  monkeypatch.setattr(tf.nn, 'relu', lambda h: original_relu(recording(h)))
   dist.log_prob(images)
   # 2 levels x 2 steps x (1 step ActNorm + 2 in the coupling network).
   assert len(outputs) == 12
-  for name, y in outputs:
+  for y in outputs:
     axes = tuple(range(y.ndim - 1))
-    np.testing.assert_allclose(y.mean(axis=axes), 0., atol=1e-3, err_msg=name)
-    np.testing.assert_allclose(y.std(axis=axes), 1., atol=1e-3, err_msg=name)
+    np.testing.assert_allclose(y.mean(axis=axes), 0., atol=1e-3, err_msg=str(y.shape))
+    np.testing.assert_allclose(y.std(axis=axes), 1., atol=1e-3, err_msg=str(y.shape))
 
 
 def test_checkpoint_restore_keeps_the_init(tmp_path):

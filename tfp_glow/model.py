@@ -8,6 +8,7 @@ Multi-scale architecture ([1] Figure 2), read in the data-to-latent direction
       v
     level 1:  Squeeze ->  K x [ActNorm -> Invertible1x1Conv -> AffineCoupling]
               -> LearnedPriorSplit -> FactorOut: half the channels -> eps_1
+              (the K steps run as one `GlowSteps` loop over stacked weights)
       v
     level 2:  Squeeze -> K steps -> LearnedPriorSplit -> FactorOut -> eps_2
       v   ...
@@ -44,7 +45,7 @@ tfd = tfp.distributions
 __all__ = ['GlowDistribution', 'glow', 'initialize']
 
 COUPLINGS = ('affine', 'additive')
-PERMUTATIONS = ('lu', 'plain', 'reverse', 'shuffle')
+PERMUTATIONS = bijectors.glow_steps.PERMUTATIONS
 
 
 class GlowDistribution(tfd.TransformedDistribution):
@@ -156,6 +157,8 @@ def glow(image_shape,
          permutation='lu',
          learn_top_prior=True,
          hidden_actnorm=True,
+         memory='invertible',
+         compute_dtype=None,
          seed=0,
          dtype=tf.float32,
          validate_args=False,
@@ -176,6 +179,12 @@ def glow(image_shape,
       prior (openai/glow `--learntop`); else N(0, I).
     hidden_actnorm: ActNorm in the coupling networks' hidden layers
       (openai/glow's default).
+    memory: `'invertible'`: gradients recompute each step's input from its
+      output (memory constant in `num_steps`, [1] Section 1); `'store'`:
+      autodiff stores the activations (faster, memory linear in depth).
+    compute_dtype: dtype of the coupling networks' convolutions, e.g.
+      `tf.bfloat16` (CPU/TPU) or `tf.float16` (GPU); log-dets, the priors and
+      the density stay in `dtype`. `None`: `dtype`.
     seed: Python `int`, seed of the random initial weights.
     dtype: `tf.float32` or `tf.float64`.
     validate_args: Python `bool`, run-time checks in every bijector.
@@ -190,6 +199,8 @@ def glow(image_shape,
   """
   config = dict(locals())
   config['dtype'] = tf.as_dtype(dtype).name
+  if compute_dtype is not None:
+    config['compute_dtype'] = tf.as_dtype(compute_dtype).name
   image_shape = tuple(int(d) for d in image_shape)
   if len(image_shape) != 3 or min(image_shape) < 1:
     raise ValueError(f'`image_shape` must be (H, W, C), got {image_shape}.')
@@ -208,13 +219,17 @@ def glow(image_shape,
   if permutation not in PERMUTATIONS:
     raise ValueError(f'`permutation` must be one of {PERMUTATIONS}, got '
                      f'{permutation!r}.')
+  if memory not in bijectors.glow_steps.MEMORY:
+    raise ValueError(f'`memory` must be one of {bijectors.glow_steps.MEMORY}, '
+                     f'got {memory!r}.')
   if not tf.as_dtype(dtype).is_floating:
     raise TypeError(f'`dtype` must be floating, got {dtype}.')
 
   options = dict(hidden_channels=int(hidden_channels),
                  coupling=coupling, permutation=permutation,
                  learn_top_prior=learn_top_prior,
-                 hidden_actnorm=hidden_actnorm, dtype=dtype,
+                 hidden_actnorm=hidden_actnorm, memory=memory,
+                 compute_dtype=compute_dtype, dtype=dtype,
                  validate_args=validate_args)
   with tf.name_scope(name):
     levels = _level(image_shape, 0, int(num_levels), int(num_steps),
@@ -227,27 +242,27 @@ def glow(image_shape,
                           validate_args=validate_args, name=name)
 
 
-def _level(image_shape, level, num_levels, num_steps, seed, **options):
+def _level(image_shape, level, num_levels, num_steps, seed, learn_top_prior,
+           dtype, validate_args, **step_options):
   """The encoder from level `level` on: `[H, W, C]` images -> flat latents."""
-  dtype = options['dtype']
-  validate_args = options['validate_args']
   h, w, c = image_shape
   h, w, c = h // 2, w // 2, 4 * c
   with tf.name_scope(f'level_{level}'):
-    forward_order = [bijectors.Squeeze(validate_args=validate_args)]
-    for step in range(num_steps):
-      forward_order += _flow_step(
-          c, seed=seed + 1000 * level + 3 * step, name=f'step_{step}',
-          **options)
+    forward_order = [
+        bijectors.Squeeze(validate_args=validate_args),
+        bijectors.GlowSteps(
+            c, num_steps, seed=seed + level, dtype=dtype,
+            validate_args=validate_args, name='steps', **step_options)]
     if level < num_levels - 1:
       split = bijectors.LearnedPriorSplit(
           c, dtype=dtype, validate_args=validate_args, name='split_prior')
       inner = _level((h, w, split.num_kept_channels), level + 1, num_levels,
-                     num_steps, seed, **options)
+                     num_steps, seed, learn_top_prior, dtype, validate_args,
+                     **step_options)
       forward_order += [split, bijectors.FactorOut(
           inner, (h, w, c), validate_args=validate_args, name='factor_out')]
     else:
-      if options['learn_top_prior']:
+      if learn_top_prior:
         # openai/glow's learntop: a zero-initialised per-channel mean and
         # log-scale, i.e. an ActNorm without data-dependent init.
         forward_order.append(bijectors.ActNorm(
@@ -258,31 +273,6 @@ def _level(image_shape, level, num_levels, num_steps, seed, **options):
           validate_args=validate_args))
     return tfb.Chain(forward_order[::-1], validate_args=validate_args,
                      name=f'level_{level}')
-
-
-def _flow_step(channels, hidden_channels, coupling, permutation,
-               learn_top_prior, hidden_actnorm, dtype, validate_args, seed,
-               name):
-  """One step of flow: ActNorm -> permutation -> coupling ([1] Figure 2a)."""
-  del learn_top_prior
-  with tf.name_scope(name):
-    actnorm = bijectors.ActNorm(channels, dtype=dtype,
-                                validate_args=validate_args, name='actnorm')
-    if permutation in ('lu', 'plain'):
-      mix = bijectors.Invertible1x1Conv(
-          channels, parametrization=permutation, seed=seed, dtype=dtype,
-          validate_args=validate_args, name='invertible_1x1_conv')
-    else:
-      order = np.arange(channels)[::-1]
-      if permutation == 'shuffle':
-        order = np.random.default_rng(seed).permutation(channels)
-      mix = tfb.Permute(order.astype(np.int32), axis=-1,
-                        validate_args=validate_args, name=permutation)
-    couple = bijectors.AffineCoupling(
-        channels, hidden_channels=hidden_channels, kind=coupling,
-        hidden_actnorm=hidden_actnorm, seed=seed + 1, dtype=dtype,
-        validate_args=validate_args, name='coupling')
-    return [actnorm, mix, couple]
 
 
 def initialize(dist, images):

@@ -1,0 +1,407 @@
+"""`K` Glow flow steps as one loop over stacked parameters."""
+
+import numpy as np
+import tensorflow as tf
+
+from bijectors import affine_coupling
+from bijectors import invertible_1x1_conv
+from bijectors import one_pass
+
+__all__ = ['GlowSteps']
+
+PERMUTATIONS = ('lu', 'plain', 'reverse', 'shuffle')
+MEMORY = ('invertible', 'store')
+
+
+class GlowSteps(one_pass.OnePassBijector):
+  """`K` steps of flow, `ActNorm -> permutation -> coupling`, as one bijector.
+
+  Step `k` ([1] Figure 2a, Table 1) maps an image `[..., H, W, C]` by
+
+    actnorm:      X1 = (X + shift_k) * exp(log_scale_k)
+    permutation:  X2 = X1 @ W_k                  (1x1 convolution)
+    coupling:     [A, B] = X2,  h = NN_k(A),
+                  Y = [A, (B + h[..., 0::2]) * sigmoid(h[..., 1::2] + 2)]
+
+  with `log|det|` = `H W sum(log_scale_k) + H W log|det W_k| +
+  sum(log sigmoid(...))`. It is the same map as the chain of the single
+  bijectors `ActNorm`, `Invertible1x1Conv` and `AffineCoupling` (tested
+  against it), with three differences that make it fast:
+
+  * the `K` steps' parameters are stacked along a leading axis and the steps
+    run in a `tf.while_loop`: tracing and XLA compilation cost one step,
+    not `K`;
+  * `memory='invertible'` backpropagates through the inverse: the backward
+    pass recomputes each step's input from its output ([1] Section 1, "a
+    constant memory cost with respect to depth") instead of storing every
+    activation; `memory='store'` lets autodiff store them (faster, memory
+    linear in `K`);
+  * the coupling network runs once per pass, the log-det being computed
+    with the output (`OnePassBijector`).
+
+  `permutation` is `'lu'` (default), `'plain'`, or the paper's fixed
+  ablations `'reverse'` and `'shuffle'`; `coupling` is `'affine'` or
+  `'additive'`; `hidden_actnorm` puts ActNorm after the network's hidden
+  convolutions (openai/glow). ActNorm's data-dependent initialization works
+  as in `ActNorm`: the first forward pass, while `initialized` is False
+  (skipped in a `tf.distribute` replica context; use it in cross-replica
+  context), sets every ActNorm of every step, in order, so that its output
+  has zero mean and unit variance per channel.
+
+  #### References
+
+  [1]: Diederik P. Kingma, Prafulla Dhariwal. Glow: Generative Flow with
+       Invertible 1x1 Convolutions. NeurIPS 2018. arXiv 1807.03039.
+  """
+
+  def __init__(self,
+               num_channels,
+               num_steps,
+               hidden_channels=512,
+               coupling='affine',
+               permutation='lu',
+               hidden_actnorm=True,
+               memory='invertible',
+               compute_dtype=None,
+               seed=0,
+               dtype=tf.float32,
+               validate_args=False,
+               name=None):
+    """Creates `GlowSteps`.
+
+    Args:
+      num_channels: channels `C >= 2` of the images.
+      num_steps: `K >= 1`.
+      hidden_channels: width of the coupling networks.
+      coupling: `'affine'` or `'additive'`.
+      permutation: `'lu'`, `'plain'`, `'reverse'` or `'shuffle'`.
+      hidden_actnorm: ActNorm in the networks' hidden layers.
+      memory: `'invertible'` or `'store'`, see above.
+      compute_dtype: dtype of the coupling networks' convolutions (e.g.
+        `tf.bfloat16`); `None` for `dtype`. Log-dets, ActNorm, the 1x1
+        convolution and the coupling's affine map stay in `dtype`.
+      seed: Python `int` seed of the initial weights.
+      dtype: floating dtype of the parameters and inputs.
+      validate_args: Python `bool`.
+      name: Python `str` name.
+    """
+    parameters = dict(locals())
+    with tf.name_scope(name or 'GlowSteps') as name:
+      c, k = int(num_channels), int(num_steps)
+      if c < 2 or k < 1:
+        raise ValueError('`num_channels` must be >= 2 and `num_steps` >= 1, '
+                         f'got {num_channels} and {num_steps}.')
+      if coupling not in ('affine', 'additive'):
+        raise ValueError('`coupling` must be "affine" or "additive", got '
+                         f'{coupling!r}.')
+      if permutation not in PERMUTATIONS:
+        raise ValueError(f'`permutation` must be one of {PERMUTATIONS}, got '
+                         f'{permutation!r}.')
+      if memory not in MEMORY:
+        raise ValueError(f'`memory` must be one of {MEMORY}, got {memory!r}.')
+      self._num_channels, self._num_steps = c, k
+      self._coupling, self._permutation = coupling, permutation
+      self._hidden_actnorm = bool(hidden_actnorm)
+      self._memory = memory
+      self._compute_dtype = tf.as_dtype(compute_dtype or dtype)
+      self._split = c // 2
+      out = (c - self._split) * (2 if coupling == 'affine' else 1)
+      width = int(hidden_channels)
+      self._params = self._make_parameters(c, k, width, out, seed, dtype)
+      self.initialized = tf.Variable(False, trainable=False,
+                                     name='initialized')
+      super().__init__(
+          forward_min_event_ndims=3,
+          dtype=dtype,
+          validate_args=validate_args,
+          parameters=parameters,
+          name=name)
+
+  def _make_parameters(self, c, k, width, out, seed, dtype):
+    """Creates the stacked variables; returns them by name, in a fixed order."""
+    rng = np.random.default_rng(seed)
+    params = {}
+
+    def variable(name, value):
+      params[name] = tf.Variable(tf.constant(value, dtype), name=name)
+
+    zeros = lambda *shape: np.zeros((k,) + shape)
+    variable('actnorm_shift', zeros(c))
+    variable('actnorm_log_scale', zeros(c))
+    rotations = [invertible_1x1_conv.random_rotation(c, rng.integers(2**31))
+                 for _ in range(k)]
+    if self._permutation == 'plain':
+      variable('weight', np.stack(rotations))
+    elif self._permutation == 'lu':
+      inits = [invertible_1x1_conv.lu_init(w) for w in rotations]
+      stack = lambda key: np.stack([init[key] for init in inits])
+      self._lu_permutation = tf.constant(stack('permutation'), dtype)
+      self._lu_sign_s = tf.constant(stack('sign_s'), dtype)
+      variable('lower', stack('lower'))
+      variable('upper', stack('upper'))
+      variable('log_s', stack('log_s'))
+    else:
+      orders = [np.arange(c)[::-1] if self._permutation == 'reverse' else
+                rng.permutation(c) for _ in range(k)]
+      self._orders = tf.constant(np.stack(orders), tf.int32)
+    normal = lambda *shape: 0.05 * rng.standard_normal((k,) + shape)
+    variable('kernel_in', normal(3, 3, self._split, width))
+    variable('kernel_hidden', normal(1, 1, width, width))
+    for layer in ('in', 'hidden'):
+      if self._hidden_actnorm:
+        variable(f'shift_{layer}', zeros(width))
+        variable(f'log_scale_{layer}', zeros(width))
+      else:
+        variable(f'bias_{layer}', zeros(width))
+    variable('kernel_out', zeros(3, 3, width, out))  # [1] Section 3.3: zero
+    variable('bias_out', zeros(out))                 # init, identity start.
+    variable('logs_out', zeros(out))
+    return params
+
+  @property
+  def num_steps(self):
+    return self._num_steps
+
+  @property
+  def memory(self):
+    return self._memory
+
+  @property
+  def stacked_variables(self):
+    """The stacked parameters by name, each with leading axis `K`."""
+    return dict(self._params)
+
+  # --- One step, as pure functions of its parameters `p` -------------------
+
+  def _network(self, a, p, init=False):
+    """`NN(A)`; with `init`, also the data-dependent hidden ActNorm values."""
+    updates = {}
+    h = tf.cast(a, self._compute_dtype)
+    for layer in ('in', 'hidden'):
+      h = tf.nn.conv2d(h, tf.cast(p[f'kernel_{layer}'], self._compute_dtype),
+                       strides=1, padding='SAME')
+      if self._hidden_actnorm:
+        if init:
+          shift, log_scale = _moments_init(h)
+          updates[f'shift_{layer}'] = tf.cast(shift, self.dtype)
+          updates[f'log_scale_{layer}'] = tf.cast(log_scale, self.dtype)
+        else:
+          shift, log_scale = p[f'shift_{layer}'], p[f'log_scale_{layer}']
+        h = (h + tf.cast(shift, h.dtype)) * tf.cast(tf.exp(log_scale), h.dtype)
+      else:
+        h = h + tf.cast(p[f'bias_{layer}'], h.dtype)
+      h = tf.nn.relu(h)
+    h = tf.nn.conv2d(h, tf.cast(p['kernel_out'], self._compute_dtype),
+                     strides=1, padding='SAME')
+    # openai/glow's conv2d_zeros: (conv + b) * exp(3 * logs).
+    h = (tf.cast(h, self.dtype) + p['bias_out']) * tf.exp(3. * p['logs_out'])
+    return h, updates
+
+  def _mix(self, x, p, inverse=False):
+    """The permutation step; returns `(X @ W, log|det W|)` (or the inverse)."""
+    if self._permutation in ('reverse', 'shuffle'):
+      order = p['order']
+      if inverse:
+        order = tf.math.invert_permutation(order)
+      return tf.gather(x, order, axis=-1), tf.zeros([], x.dtype)
+    if self._permutation == 'plain':
+      weight = p['weight']
+      _, log_det = tf.linalg.slogdet(tf.cast(weight, tf.float64))
+      log_det = tf.cast(log_det, x.dtype)
+      if inverse:
+        weight = tf.linalg.inv(weight)
+    else:
+      weight, inverse_weight = invertible_1x1_conv.lu_weights(
+          p['lu_permutation'], p['lower'], p['upper'], p['lu_sign_s'],
+          p['log_s'])
+      log_det = tf.reduce_sum(p['log_s'])
+      if inverse:
+        weight = inverse_weight
+    return tf.matmul(x, weight), (-log_det if inverse else log_det)
+
+  def _step_forward(self, x, p, init=False):
+    """One step on `[N, H, W, C]`: returns `(Y, log|det| [N], init values)`."""
+    pixels = tf.cast(tf.reduce_prod(tf.shape(x)[-3:-1]), x.dtype)
+    updates = {}
+    if init:
+      shift, log_scale = _moments_init(x)
+      updates.update(actnorm_shift=shift, actnorm_log_scale=log_scale)
+    else:
+      shift, log_scale = p['actnorm_shift'], p['actnorm_log_scale']
+    x = (x + shift) * tf.exp(log_scale)
+    x, mix_log_det = self._mix(x, p)
+    log_det = pixels * (tf.reduce_sum(log_scale) + mix_log_det)
+    a, b = x[..., :self._split], x[..., self._split:]
+    h, network_updates = self._network(a, p, init=init)
+    updates.update(network_updates)
+    b, coupling_log_det = affine_coupling.coupling_forward(b, h,
+                                                           self._coupling)
+    return tf.concat([a, b], axis=-1), log_det + coupling_log_det, updates
+
+  def _step_inverse(self, y, p):
+    """The inverse of one step on `[N, H, W, C]`: `(X, log|det dX/dY| [N])`."""
+    pixels = tf.cast(tf.reduce_prod(tf.shape(y)[-3:-1]), y.dtype)
+    a, b = y[..., :self._split], y[..., self._split:]
+    h, _ = self._network(a, p)
+    b, log_det = affine_coupling.coupling_inverse(b, h, self._coupling)
+    x, mix_log_det = self._mix(tf.concat([a, b], axis=-1), p, inverse=True)
+    log_det += pixels * (mix_log_det - tf.reduce_sum(p['actnorm_log_scale']))
+    return (x * tf.exp(-p['actnorm_log_scale']) - p['actnorm_shift'],
+            log_det)
+
+  # --- The loops ------------------------------------------------------------
+
+  def _stacked_tensors(self):
+    """The stacked parameters as tensors (variables read once)."""
+    tensors = {n: tf.convert_to_tensor(v) for n, v in self._params.items()}
+    return tensors
+
+  def _constants(self):
+    if self._permutation == 'lu':
+      return dict(lu_permutation=self._lu_permutation,
+                  lu_sign_s=self._lu_sign_s)
+    if self._permutation in ('reverse', 'shuffle'):
+      return dict(order=self._orders)
+    return {}
+
+  def _step_parameters(self, stacked, k):
+    p = {n: tf.gather(t, k) for n, t in stacked.items()}
+    p.update({n: tf.gather(t, k) for n, t in self._constants().items()})
+    return p
+
+  def _run_forward(self, x, stacked):
+    """The K steps forward, no custom gradient; returns `(Y, log|det|)`."""
+    def body(k, x, log_det):
+      y, step_log_det, _ = self._step_forward(
+          x, self._step_parameters(stacked, k))
+      return k + 1, y, log_det + step_log_det
+    log_det = tf.zeros(tf.shape(x)[:1], x.dtype)
+    _, y, log_det = tf.while_loop(
+        lambda k, *_: k < self._num_steps, body, (0, x, log_det),
+        maximum_iterations=self._num_steps)
+    return y, log_det
+
+  def _run_forward_invertible(self, x, stacked):
+    """`_run_forward` whose gradient recomputes activations by inversion."""
+    names = sorted(stacked)
+
+    @tf.custom_gradient
+    def run(x, *values):
+      params = dict(zip(names, values))
+      y, log_det = self._run_forward(x, params)
+
+      def grad(dy, dlog_det):
+        if dlog_det is None:
+          dlog_det = tf.zeros_like(log_det)
+        if dy is None:
+          dy = tf.zeros_like(y)
+        def body(k, y, dy, grads):
+          p = self._step_parameters(params, k)
+          x, _ = self._step_inverse(y, p)
+          trainable = {n: p[n] for n in names}
+          with tf.GradientTape() as tape:
+            tape.watch([x] + list(trainable.values()))
+            y_k, log_det_k, _ = self._step_forward(x, {**p, **trainable})
+          dx, dp = tape.gradient(
+              [y_k, log_det_k], [x, trainable],
+              output_gradients=[dy, dlog_det])
+          grads = [g.write(k, dp[n] if dp[n] is not None else
+                           tf.zeros_like(trainable[n]))
+                   for g, n in zip(grads, names)]
+          return k - 1, x, dx, grads
+        grads = [tf.TensorArray(params[n].dtype, size=self._num_steps,
+                                element_shape=params[n].shape[1:])
+                 for n in names]
+        _, _, dx, grads = tf.while_loop(
+            lambda k, *_: k >= 0, body,
+            (self._num_steps - 1, tf.stop_gradient(y), dy, grads),
+            maximum_iterations=self._num_steps)
+        return [dx] + [g.stack() for g in grads]
+
+      return (y, log_det), grad
+
+    return run(x, *[stacked[n] for n in names])
+
+  def _run_initialize(self, x):
+    """The forward pass that sets every ActNorm from its input, step by step."""
+    stacked = self._stacked_tensors()
+
+    def body(k, x, log_det):
+      p = self._step_parameters(stacked, k)
+      y, step_log_det, updates = self._step_forward(x, p, init=True)
+      ops = [self._params[n].scatter_nd_update([[k]], value[tf.newaxis])
+             for n, value in updates.items()]
+      with tf.control_dependencies(ops):
+        return k + 1, tf.identity(y), log_det + step_log_det
+
+    log_det = tf.zeros(tf.shape(x)[:1], x.dtype)
+    _, y, log_det = tf.while_loop(
+        lambda k, *_: k < self._num_steps, body, (0, x, log_det),
+        maximum_iterations=self._num_steps)
+    with tf.control_dependencies([self.initialized.assign(True)]):
+      return tf.identity(y), tf.identity(log_det)
+
+  def _run(self, x):
+    stacked = self._stacked_tensors()
+    if self._memory == 'invertible':
+      return self._run_forward_invertible(x, stacked)
+    return self._run_forward(x, stacked)
+
+  def _forward_and_log_det(self, x):
+    self._check_shape(x)
+    batch_shape = tf.shape(x)[:-3]
+    flat = tf.reshape(x, tf.concat([[-1], tf.shape(x)[-3:]], axis=0))
+    if (tf.distribute.has_strategy() and
+        not tf.distribute.in_cross_replica_context()):
+      y, log_det = self._run(flat)  # No init in replica context.
+    elif tf.executing_eagerly():
+      y, log_det = (self._run(flat) if bool(self.initialized.numpy()) else
+                    self._run_initialize(flat))
+    else:
+      # Initialize (once) in a branch of its own, then run the differentiable
+      # pass after it: a custom gradient inside a `tf.cond` branch cannot be
+      # differentiated by cond_v2.
+      maybe_init = tf.cond(
+          self.initialized, lambda: tf.constant(True),
+          lambda: self._initialized_after(
+              self._run_initialize(tf.stop_gradient(flat))))
+      with tf.control_dependencies([maybe_init]):
+        y, log_det = self._run(tf.identity(flat))
+    return (tf.reshape(y, tf.shape(x)),
+            tf.reshape(log_det, batch_shape))
+
+  def _initialized_after(self, outputs):
+    with tf.control_dependencies(tf.nest.flatten(outputs)):
+      return tf.identity(self.initialized)
+
+  def _inverse_and_log_det(self, y):
+    self._check_shape(y)
+    stacked = self._stacked_tensors()
+    flat = tf.reshape(y, tf.concat([[-1], tf.shape(y)[-3:]], axis=0))
+
+    def body(k, y, log_det):
+      x, step_log_det = self._step_inverse(
+          y, self._step_parameters(stacked, k))
+      return k - 1, x, log_det + step_log_det
+
+    log_det = tf.zeros(tf.shape(flat)[:1], flat.dtype)
+    _, x, log_det = tf.while_loop(
+        lambda k, *_: k >= 0, body, (self._num_steps - 1, flat, log_det),
+        maximum_iterations=self._num_steps)
+    return (tf.reshape(x, tf.shape(y)),
+            tf.reshape(log_det, tf.shape(y)[:-3]))
+
+  def _check_shape(self, x):
+    if x.shape.rank is not None and x.shape.rank < 3:
+      raise ValueError(f'{self.name}: expected images [..., H, W, C], got '
+                       f'shape {x.shape}.')
+    if x.shape[-1] is not None and x.shape[-1] != self._num_channels:
+      raise ValueError(
+          f'{self.name}: expected {self._num_channels} channels, got input '
+          f'of shape {x.shape}.')
+
+
+def _moments_init(x):
+  """ActNorm's data-dependent values: `(-mean, -log(std + 1e-6))` per channel."""
+  mean, variance = tf.nn.moments(x, axes=list(range(x.shape.rank - 1)))
+  return -mean, -tf.math.log(tf.sqrt(variance) + 1e-6)

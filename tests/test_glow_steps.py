@@ -1,0 +1,166 @@
+"""`GlowSteps`: the fast loop equals the chain of single bijectors."""
+
+import numpy as np
+import pytest
+import tensorflow as tf
+from tensorflow_probability import bijectors as tfb
+
+import bijectors
+from tests import checks
+
+CONFIGS = [('lu', 'affine', True), ('plain', 'additive', False),
+           ('reverse', 'affine', True), ('shuffle', 'additive', True)]
+
+
+def _steps(permutation, coupling, hidden_actnorm, memory='invertible',
+           num_steps=3, dtype=tf.float64):
+  steps = bijectors.GlowSteps(4, num_steps, hidden_channels=8,
+                              permutation=permutation, coupling=coupling,
+                              hidden_actnorm=hidden_actnorm, memory=memory,
+                              seed=4, dtype=dtype)
+  checks.randomize(steps, seed=2, scale=0.1)
+  return steps
+
+
+def _as_chain(steps, permutation, coupling, hidden_actnorm):
+  """The same K steps built from ActNorm, Invertible1x1Conv, AffineCoupling."""
+  v = {n: t.numpy() for n, t in steps.stacked_variables.items()}
+  constants = {n: t.numpy() for n, t in steps._constants().items()}  # pylint: disable=protected-access
+  forward_order = []
+  for k in range(steps.num_steps):
+    actnorm = bijectors.ActNorm(4, dtype=tf.float64)
+    actnorm.shift.assign(v['actnorm_shift'][k])
+    actnorm.log_scale.assign(v['actnorm_log_scale'][k])
+    actnorm.initialized.assign(True)
+    if permutation == 'lu':
+      mix = bijectors.Invertible1x1Conv(4, 'lu', dtype=tf.float64)
+      mix._permutation = tf.constant(constants['lu_permutation'][k])  # pylint: disable=protected-access
+      mix._sign_s = tf.constant(constants['lu_sign_s'][k])  # pylint: disable=protected-access
+      for name in ('lower', 'upper', 'log_s'):
+        getattr(mix, name).assign(v[name][k])
+    elif permutation == 'plain':
+      mix = bijectors.Invertible1x1Conv(4, 'plain', dtype=tf.float64)
+      mix.weight.assign(v['weight'][k])
+    else:
+      mix = tfb.Permute(constants['order'][k], axis=-1)
+    coupling_bijector = bijectors.AffineCoupling(
+        4, hidden_channels=8, kind=coupling, hidden_actnorm=hidden_actnorm,
+        dtype=tf.float64)
+    net = coupling_bijector.network
+    net.conv_in.kernel.assign(v['kernel_in'][k])
+    net.conv_hidden.kernel.assign(v['kernel_hidden'][k])
+    net.conv_out.kernel.assign(v['kernel_out'][k])
+    net.conv_out.bias.assign(v['bias_out'][k])
+    net.conv_out.logs.assign(v['logs_out'][k])
+    for layer, an, conv in (('in', net.actnorm_in, net.conv_in),
+                            ('hidden', net.actnorm_hidden, net.conv_hidden)):
+      if hidden_actnorm:
+        an.shift.assign(v[f'shift_{layer}'][k])
+        an.log_scale.assign(v[f'log_scale_{layer}'][k])
+        an.initialized.assign(True)
+      else:
+        conv.bias.assign(v[f'bias_{layer}'][k])
+    forward_order += [actnorm, mix, coupling_bijector]
+  return tfb.Chain(forward_order[::-1])
+
+
+@pytest.mark.parametrize('permutation, coupling, hidden_actnorm', CONFIGS)
+def test_equals_the_chain_of_single_bijectors(permutation, coupling,
+                                              hidden_actnorm):
+  steps = _steps(permutation, coupling, hidden_actnorm)
+  chain = _as_chain(steps, permutation, coupling, hidden_actnorm)
+  x = np.random.default_rng(0).normal(size=(3, 2, 2, 4))
+  np.testing.assert_allclose(steps.forward(x), chain.forward(x), rtol=1e-10,
+                             atol=1e-12)
+  np.testing.assert_allclose(
+      steps.forward_log_det_jacobian(checks.fresh(x), event_ndims=3),
+      chain.forward_log_det_jacobian(checks.fresh(x), event_ndims=3),
+      rtol=1e-10)
+  y = checks.fresh(x * 0.7)
+  np.testing.assert_allclose(steps.inverse(y), chain.inverse(y), rtol=1e-9,
+                             atol=1e-12)
+
+
+@pytest.mark.parametrize('permutation, coupling, hidden_actnorm', CONFIGS)
+def test_bijector_properties(permutation, coupling, hidden_actnorm):
+  steps = _steps(permutation, coupling, hidden_actnorm)
+  x = np.random.default_rng(1).normal(size=(3, 2, 2, 4))
+  y = checks.assert_invertible(steps, x, 3, rtol=1e-9, atol=1e-10)
+  assert np.max(np.abs(y - x)) > 0.1
+  np.testing.assert_allclose(
+      steps.forward_log_det_jacobian(checks.fresh(x), event_ndims=3),
+      checks.brute_force_log_det(steps.forward, x), rtol=1e-9)
+  y = checks.fresh(y)
+  np.testing.assert_allclose(
+      steps.inverse_log_det_jacobian(y, event_ndims=3),
+      checks.brute_force_log_det(steps.inverse, y), rtol=1e-9)
+
+
+def _gradients(steps, x):
+  x = tf.constant(x)
+  with tf.GradientTape() as tape:
+    tape.watch(x)
+    y = steps.forward(x)
+    ldj = steps.forward_log_det_jacobian(x, event_ndims=3)
+    loss = tf.reduce_sum(0.5 * y**2 + 0.1 * y) - tf.reduce_sum(ldj)
+  grads = tape.gradient(loss, [x] + list(steps.trainable_variables))
+  return [tf.convert_to_tensor(g).numpy() for g in grads]
+
+
+@pytest.mark.parametrize('permutation, coupling, hidden_actnorm', CONFIGS)
+@pytest.mark.parametrize('dtype', [tf.float32, tf.float64])
+def test_invertible_backprop_equals_stored_activations(
+    permutation, coupling, hidden_actnorm, dtype):
+  invertible = _steps(permutation, coupling, hidden_actnorm, 'invertible',
+                      num_steps=4, dtype=dtype)
+  stored = _steps(permutation, coupling, hidden_actnorm, 'store',
+                  num_steps=4, dtype=dtype)
+  x = np.random.default_rng(2).normal(size=(3, 4, 4, 4)).astype(
+      dtype.as_numpy_dtype)
+  for a, b in zip(_gradients(invertible, x), _gradients(stored, x)):
+    scale = np.max(np.abs(b))
+    assert scale > 0
+    np.testing.assert_allclose(a / scale, b / scale, atol=1e-4)
+
+
+@pytest.mark.parametrize('memory', ['invertible', 'store'])
+def test_gradients_under_tf_function_and_xla(memory):
+  steps = _steps('lu', 'affine', True, memory, dtype=tf.float32)
+  x = np.random.default_rng(3).normal(size=(2, 4, 4, 4)).astype(np.float32)
+  eager = _gradients(steps, x)
+  jitted = tf.function(lambda x: _gradients_graph(steps, x),
+                       jit_compile=True)(x)
+  for a, b in zip(jitted, eager):
+    np.testing.assert_allclose(a, b, rtol=2e-4, atol=2e-5)
+
+
+def _gradients_graph(steps, x):
+  with tf.GradientTape() as tape:
+    tape.watch(x)
+    y = steps.forward(x)
+    ldj = steps.forward_log_det_jacobian(x, event_ndims=3)
+    loss = tf.reduce_sum(0.5 * y**2 + 0.1 * y) - tf.reduce_sum(ldj)
+  return [tf.convert_to_tensor(g)
+          for g in tape.gradient(loss, [x] + list(steps.trainable_variables))]
+
+
+def test_first_forward_pass_initializes_in_a_tf_function():
+  steps = bijectors.GlowSteps(4, 2, hidden_channels=8, dtype=tf.float32)
+  x = np.random.default_rng(4).normal(2., 3., (16, 4, 4, 4)).astype(
+      np.float32)
+  tf.function(steps.forward)(x)
+  assert steps.initialized.numpy()
+  shift = steps.stacked_variables['actnorm_shift'].numpy()
+  # The first step's ActNorm normalizes the data it saw.
+  np.testing.assert_allclose(shift[0], -x.mean(axis=(0, 1, 2)), rtol=1e-4)
+  assert np.all(shift[1] != 0)
+
+
+@pytest.mark.parametrize('kwargs, message', [
+    (dict(memory='remat'), 'memory'), (dict(permutation='qr'), 'permutation'),
+    (dict(coupling='spline'), 'coupling'), (dict(num_channels=1), '>= 2')])
+def test_bad_options(kwargs, message):
+  args = dict(num_channels=4, num_steps=2)
+  args.update(kwargs)
+  with pytest.raises(ValueError, match=message):
+    bijectors.GlowSteps(**args)
