@@ -1,0 +1,221 @@
+"""`python -m tfp_glow.illusions COMMAND --out=DIR [--model=DIR] ...`.
+
+Commands:
+
+    brightness   simultaneous brightness contrast sweep
+    whites       White's illusion sweep
+    saturation   saturation contrast sweep
+    all          the three sweeps with their default stimuli
+    heatmap      bits/dim of every 16x16 window of images (--image ...)
+    bpd          mean bits/dim of images' non-overlapping 16x16 windows
+
+Each sweep writes `<name>.png`, `<name>_stimuli.png`, `<name>.csv` and
+`<name>.json` into `--out`; `all` adds `summary.json`. The model is a
+SavedModel export (`--model`, default the embedded `tfp_glow/illusions/model/`).
+"""
+
+import argparse
+import glob
+import json
+import os
+import sys
+
+import numpy as np
+
+from tfp_glow.illusions import heatmap
+from tfp_glow.illusions import percentile
+from tfp_glow.illusions import scoring
+from tfp_glow.illusions import stimuli
+from tfp_glow.illusions import sweep
+
+__all__ = ['DEFAULT_MODEL', 'main', 'parser']
+
+DEFAULT_MODEL = os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                             'model')
+_IMAGE_EXTENSIONS = ('.png', '.jpg', '.jpeg', '.bmp', '.gif', '.tif', '.tiff',
+                     '.webp')
+
+
+def parser():
+  """The argument parser (every option after the command)."""
+  common = argparse.ArgumentParser(add_help=False)
+  common.add_argument('--out', required=True, help='output directory')
+  common.add_argument(
+      '--model', default=DEFAULT_MODEL,
+      help='SavedModel export directory (or a base directory of numbered '
+      'versions); serving_default: uint8 images [N, H, W, C] -> '
+      'bits_per_dim [N]. Default: %(default)s')
+  common.add_argument(
+      '--draws', type=int, default=0,
+      help='dequantization draws averaged per stimulus; 0: the midpoint '
+      '(serving_default). >0 needs the export\'s log_prob signature.')
+  common.add_argument('--seed', type=int, default=0,
+                      help='seed of the dequantization draws')
+  common.add_argument('--batch-size', type=int, default=256)
+  sweep_args = argparse.ArgumentParser(add_help=False)
+  sweep_args.add_argument(
+      '--sigma', type=float, default=percentile.PAPER_SIGMA,
+      help='Gaussian smoothing of exp(-bits/dim) in sweep steps (paper: 3)')
+  sweep_args.add_argument('--test-value', type=float, default=None,
+                          help="c*, the test condition's centre value")
+
+  p = argparse.ArgumentParser(
+      prog='python -m tfp_glow.illusions',
+      description='Visual illusions from a Glow patch model\'s likelihood '
+      '(Hirsch & Tal, arXiv 2005.08772).')
+  commands = p.add_subparsers(dest='command', required=True)
+  b = commands.add_parser('brightness', parents=[common, sweep_args],
+                          help='grey centre on a dark and a light surround')
+  b.add_argument('--dark', type=int, default=64)
+  b.add_argument('--light', type=int, default=192)
+  b.add_argument('--center-size', type=int, default=8)
+  w = commands.add_parser('whites', parents=[common, sweep_args],
+                          help="White's illusion")
+  w.add_argument('--stripe-width', type=int, default=2)
+  w.add_argument('--bar-height', type=int, default=8)
+  s = commands.add_parser('saturation', parents=[common, sweep_args],
+                          help='coloured centre on a pale and a saturated '
+                          'surround')
+  s.add_argument('--hue', type=float, default=0.)
+  s.add_argument('--value', type=float, default=0.8)
+  s.add_argument('--pale', type=float, default=0.2)
+  s.add_argument('--saturated', type=float, default=0.8)
+  s.add_argument('--center-size', type=int, default=8)
+  a = commands.add_parser('all', parents=[common],
+                          help='the three sweeps, default stimuli')
+  a.add_argument('--sigma', type=float, default=percentile.PAPER_SIGMA)
+  h = commands.add_parser('heatmap', parents=[common],
+                          help='bits/dim of every window of images')
+  h.add_argument('--image', nargs='+', required=True,
+                 help='image files or directories')
+  h.add_argument('--stride', type=int, default=4,
+                 help='window stride in pixels (the paper: 1)')
+  h.add_argument('--resize', type=int, default=256,
+                 help='resize the short side to this first (0: keep)')
+  e = commands.add_parser('bpd', parents=[common],
+                          help="mean bits/dim of images' non-overlapping "
+                          'windows')
+  e.add_argument('--image', nargs='+', required=True,
+                 help='image files or directories')
+  e.add_argument('--resize', type=int, default=256,
+                 help='resize the short side to this first (0: keep)')
+  return p
+
+
+def _illusion(args):
+  if args.command == 'brightness':
+    return stimuli.brightness_illusion(args.dark, args.light, args.center_size)
+  if args.command == 'whites':
+    return stimuli.whites_illusion(args.stripe_width, args.bar_height)
+  return stimuli.saturation_illusion(args.hue, args.value, args.pale,
+                                     args.saturated, args.center_size)
+
+
+def _image_paths(entries):
+  paths = []
+  for entry in entries:
+    if os.path.isdir(entry):
+      paths += sorted(p for p in glob.glob(os.path.join(entry, '**', '*'),
+                                           recursive=True)
+                      if p.lower().endswith(_IMAGE_EXTENSIONS))
+    elif os.path.exists(entry):
+      paths.append(entry)
+    else:
+      raise FileNotFoundError(f'no image at {entry!r}.')
+  if not paths:
+    raise FileNotFoundError(f'no images found in {entries}.')
+  return paths
+
+
+def _write_json(path, data):
+  with open(path, 'w') as f:
+    json.dump(data, f, indent=2, sort_keys=True)
+    f.write('\n')
+  return path
+
+
+def _heatmaps(score, args):
+  from tfp_glow.illusions import plots  # pylint: disable=g-import-not-at-top
+  window = score.image_shape[0]
+  summary = {}
+  for path in _image_paths(args.image):
+    image = heatmap.load_image(path, args.resize or None)
+    bpd = heatmap.window_bits_per_dim(score, image, args.stride)
+    stem = os.path.splitext(os.path.basename(path))[0]
+    np.savetxt(os.path.join(args.out, f'heatmap_{stem}.csv'), bpd,
+               delimiter=',', fmt='%.6g')
+    plots.heatmap_figure(image, bpd, window, args.stride,
+                         os.path.join(args.out, f'heatmap_{stem}.png'),
+                         title=os.path.basename(path))
+    summary[stem] = dict(image=path, image_shape=list(image.shape),
+                         stride=args.stride, windows=list(bpd.shape),
+                         mean=float(bpd.mean()), min=float(bpd.min()),
+                         max=float(bpd.max()))
+  _write_json(os.path.join(args.out, 'heatmap.json'),
+              dict(images=summary, scorer=score.description))
+  return summary
+
+
+def _bits_per_dim(score, args):
+  window = score.image_shape[0]
+  images = {}
+  for path in _image_paths(args.image):
+    image = heatmap.load_image(path, args.resize or None)
+    bpd = heatmap.window_bits_per_dim(score, image, stride=window)
+    images[os.path.basename(path)] = dict(mean=float(bpd.mean()),
+                                          windows=int(bpd.size))
+  counts = np.array([v['windows'] for v in images.values()])
+  means = np.array([v['mean'] for v in images.values()])
+  summary = dict(images=images, mean=float((counts * means).sum() /
+                                           counts.sum()),
+                 windows=int(counts.sum()), resize=args.resize,
+                 scorer=score.description)
+  _write_json(os.path.join(args.out, 'bits_per_dim.json'), summary)
+  return summary
+
+
+def main(argv=None, score=None):
+  """Runs a command; returns its summary dict.
+
+  Args:
+    argv: the arguments after the program name; None: `sys.argv[1:]`.
+    score: a scorer to use instead of loading `--model` (for tests and
+      in-process models).
+
+  Raises:
+    FileNotFoundError: no SavedModel at `--model` (the console entry point
+      prints it and exits with status 2).
+  """
+  args = parser().parse_args(argv)
+  if score is None:
+    score = scoring.scorer_from_saved_model(
+        args.model, draws=args.draws, seed=args.seed,
+        batch_size=args.batch_size)
+  os.makedirs(args.out, exist_ok=True)
+  if args.command == 'heatmap':
+    return _heatmaps(score, args)
+  if args.command == 'bpd':
+    return _bits_per_dim(score, args)
+  if args.command == 'all':
+    summary = {}
+    for name, build in stimuli.ILLUSIONS.items():
+      result = sweep.run(score, build(), sigma=args.sigma)
+      sweep.write(result, args.out)
+      summary[name] = result.summary()
+    _write_json(os.path.join(args.out, 'summary.json'), summary)
+    return summary
+  result = sweep.run(score, _illusion(args), c_star=args.test_value,
+                     sigma=args.sigma)
+  sweep.write(result, args.out)
+  return result.summary()
+
+
+def console_main(argv=None):
+  """`python -m tfp_glow.illusions`: prints the summary as JSON."""
+  try:
+    summary = main(argv)
+  except FileNotFoundError as e:
+    print(f'error: {e}', file=sys.stderr)
+    return 2
+  print(json.dumps(summary, indent=2, sort_keys=True))
+  return 0

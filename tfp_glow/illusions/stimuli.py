@@ -1,0 +1,255 @@
+"""Illusion stimuli as uint8 `[16, 16, 3]` patches, and their sweeps.
+
+Each stimulus is one patch of the size the patch model was trained on ([1]
+use 16x16x3). Every illusion has two conditions, *test* and *reference*, and
+a sweep of 256 values of the centre (all else fixed):
+
+* `brightness`: a grey centre square (`center_size` x `center_size`, centred)
+  of grey `c` on a uniform grey surround, dark (test) or light (reference).
+  Perceived: the centre on the dark surround looks lighter.
+* `whites`: White's illusion. Vertical black and white stripes of width
+  `stripe_width`; a grey test bar `bar_height` tall replaces the middle of
+  the central stripe, which is black (test) or white (reference; the grating
+  inverted, so the bar sits at the same place). Perceived: the bar on the
+  black stripe looks lighter (White 1979), although its long sides touch
+  white stripes.
+* `saturation`: a centre square of hue `hue`, HSV value `value` and
+  saturation `s` on a surround of the same hue and value, pale (test) or
+  saturated (reference). Perceived: the centre on the pale surround looks
+  more saturated.
+
+In each, the prediction is `PR_test(c*) > PR_reference(c*)`, so the matching
+value `c'` on the reference is above `c*` (see `percentile.match`).
+
+    illusion = stimuli.brightness_illusion()
+    patches = illusion.sweep('dark')          # uint8 [256, 16, 16, 3]
+
+[1]: Hirsch & Tal. Color Visual Illusions: A Statistics-based Computational
+     Model. NeurIPS 2020. arXiv 2005.08772.
+"""
+
+import dataclasses
+from typing import Callable
+
+import numpy as np
+
+__all__ = [
+    'Illusion',
+    'brightness',
+    'brightness_illusion',
+    'hsv_to_uint8',
+    'saturation',
+    'saturation_illusion',
+    'to_uint8',
+    'whites',
+    'whites_illusion',
+    'ILLUSIONS',
+]
+
+SIZE = 16
+NUM_STEPS = 256
+
+
+def to_uint8(x):
+  """Intensities in `[0, 1]` -> uint8, rounding half up: `floor(255 x + .5)`."""
+  x = np.asarray(x, np.float64)
+  if np.any(x < 0) or np.any(x > 1):
+    raise ValueError(f'intensities must lie in [0, 1], got range '
+                     f'[{x.min()}, {x.max()}].')
+  return np.floor(x * 255. + 0.5).astype(np.uint8)
+
+
+def hsv_to_uint8(hue, saturation, value):
+  """One HSV colour, each component in `[0, 1]`, -> uint8 RGB `[3]`.
+
+  The standard hexcone map (as `colorsys.hsv_to_rgb`), then `to_uint8`.
+  """
+  for name, x in (('hue', hue), ('saturation', saturation), ('value', value)):
+    if not 0. <= x <= 1.:
+      raise ValueError(f'`{name}` must lie in [0, 1], got {x}.')
+  h6 = (hue % 1.) * 6.
+  sector = int(np.floor(h6)) % 6
+  f = h6 - np.floor(h6)
+  v, s = float(value), float(saturation)
+  p, q, t = v * (1. - s), v * (1. - s * f), v * (1. - s * (1. - f))
+  rgb = [(v, t, p), (q, v, p), (p, v, t), (p, q, v), (t, p, v), (v, p, q)]
+  return to_uint8(rgb[sector])
+
+
+def _grey(level):
+  level = int(level)
+  if not 0 <= level <= 255:
+    raise ValueError(f'grey levels must be integers in 0..255, got {level}.')
+  return np.array([level] * 3, np.uint8)
+
+
+def _center_slice(size, extent):
+  if not 1 <= extent <= size:
+    raise ValueError(f'a centre of {extent} pixels does not fit in a '
+                     f'{size}-pixel patch.')
+  start = (size - extent) // 2
+  return slice(start, start + extent)
+
+
+def _square(center_rgb, surround_rgb, size, center_size):
+  patch = np.empty([size, size, 3], np.uint8)
+  patch[...] = surround_rgb
+  inner = _center_slice(size, center_size)
+  patch[inner, inner] = center_rgb
+  return patch
+
+
+def brightness(center, surround, size=SIZE, center_size=8):
+  """Simultaneous brightness contrast: grey `center` square on `surround`.
+
+  Args:
+    center: grey level 0..255 of the centre square.
+    surround: grey level 0..255 of the rest of the patch.
+    size: the patch's height and width.
+    center_size: the centre square's side, placed at rows and columns
+      `(size - center_size) // 2` on.
+
+  Returns:
+    uint8 `[size, size, 3]`, every pixel grey (`R = G = B`).
+  """
+  return _square(_grey(center), _grey(surround), size, center_size)
+
+
+def whites(center, on='black', size=SIZE, stripe_width=2, bar_height=8):
+  """White's illusion: a grey bar replacing part of a black or white stripe.
+
+  Column `j` belongs to stripe `floor((j - j0) / stripe_width)` with
+  `j0 = (size - stripe_width) // 2` the bar's first column; even stripes
+  have the colour named by `on`, odd ones the other. The bar covers rows
+  `(size - bar_height) // 2` on and the central stripe's columns.
+
+  Args:
+    center: grey level 0..255 of the bar.
+    on: `'black'` or `'white'`, the colour of the stripe the bar lies on.
+    size: the patch's height and width.
+    stripe_width: width of every stripe in pixels.
+    bar_height: the bar's height in pixels.
+
+  Returns:
+    uint8 `[size, size, 3]`.
+  """
+  if on not in ('black', 'white'):
+    raise ValueError(f'`on` must be "black" or "white", got {on!r}.')
+  if not 1 <= stripe_width <= size:
+    raise ValueError(f'`stripe_width` must be in 1..{size}, got '
+                     f'{stripe_width}.')
+  bar_cols = _center_slice(size, stripe_width)
+  bar_rows = _center_slice(size, bar_height)
+  stripe = (np.arange(size) - bar_cols.start) // stripe_width
+  even, odd = (0, 255) if on == 'black' else (255, 0)
+  row = np.where(stripe % 2 == 0, even, odd).astype(np.uint8)
+  patch = np.repeat(np.repeat(row[np.newaxis, :, np.newaxis], size, 0), 3, 2)
+  patch[bar_rows, bar_cols] = _grey(center)
+  return patch
+
+
+def saturation(center, surround, hue=0., value=0.8, size=SIZE,
+               center_size=8):
+  """Saturation contrast: an HSV centre square on a surround of its hue.
+
+  Args:
+    center: HSV saturation in `[0, 1]` of the centre square.
+    surround: HSV saturation in `[0, 1]` of the surround.
+    hue: the common hue in `[0, 1]` (0 red, 1/3 green, 2/3 blue).
+    value: the common HSV value in `[0, 1]`.
+    size: the patch's height and width.
+    center_size: the centre square's side.
+
+  Returns:
+    uint8 `[size, size, 3]`, colours from `hsv_to_uint8`.
+  """
+  return _square(hsv_to_uint8(hue, center, value),
+                 hsv_to_uint8(hue, surround, value), size, center_size)
+
+
+@dataclasses.dataclass(frozen=True)
+class Illusion:
+  """One illusion: two conditions and a sweep of the centre.
+
+  Attributes:
+    name: short name, used in file names.
+    axis: what the sweep varies, for plot labels.
+    values: the 256 sweep values, increasing (grey 0..255, or saturation
+      `k / 255`).
+    conditions: `(test, reference)`; the test condition is the one
+      perceived lighter (more saturated) at equal centre values.
+    surrounds: condition -> the surround's value on the sweep's axis (for
+      White's illusion, the stripe the bar lies on).
+    default_test_value: `c*`, the test value used when none is given.
+    render: `render(condition, value) -> uint8 [H, W, 3]`.
+    parameters: the stimulus parameters, for the summary.
+  """
+  name: str
+  axis: str
+  values: np.ndarray
+  conditions: tuple
+  surrounds: dict
+  default_test_value: float
+  render: Callable
+  parameters: dict
+
+  def sweep(self, condition):
+    """The uint8 stimuli `[256, H, W, 3]` of `condition`, one per value."""
+    if condition not in self.conditions:
+      raise ValueError(f'{self.name}: condition must be one of '
+                       f'{self.conditions}, got {condition!r}.')
+    return np.stack([self.render(condition, v) for v in self.values])
+
+
+def brightness_illusion(dark=64, light=192, center_size=8, size=SIZE):
+  """Simultaneous contrast: a grey centre on a `dark` and a `light` surround."""
+  if not dark < light:
+    raise ValueError(f'`dark` ({dark}) must be below `light` ({light}).')
+  surrounds = {'dark': dark, 'light': light}
+  return Illusion(
+      name='brightness', axis='centre grey level',
+      values=np.arange(NUM_STEPS, dtype=np.float64),
+      conditions=('dark', 'light'), surrounds=surrounds,
+      default_test_value=128.,
+      render=lambda condition, v: brightness(
+          v, surrounds[condition], size, center_size),
+      parameters=dict(dark=dark, light=light, center_size=center_size,
+                      size=size))
+
+
+def whites_illusion(stripe_width=2, bar_height=8, size=SIZE):
+  """White's illusion: the grey bar on a black and on a white stripe."""
+  return Illusion(
+      name='whites', axis='bar grey level',
+      values=np.arange(NUM_STEPS, dtype=np.float64),
+      conditions=('black', 'white'), surrounds={'black': 0, 'white': 255},
+      default_test_value=128.,
+      render=lambda condition, v: whites(
+          v, condition, size, stripe_width, bar_height),
+      parameters=dict(stripe_width=stripe_width, bar_height=bar_height,
+                      size=size))
+
+
+def saturation_illusion(hue=0., value=0.8, pale=0.2, saturated=0.8,
+                        center_size=8, size=SIZE):
+  """Saturation contrast: the centre on a `pale` and a `saturated` surround."""
+  if not pale < saturated:
+    raise ValueError(f'`pale` ({pale}) must be below `saturated` '
+                     f'({saturated}).')
+  surrounds = {'pale': pale, 'saturated': saturated}
+  return Illusion(
+      name='saturation', axis='centre HSV saturation',
+      values=np.arange(NUM_STEPS, dtype=np.float64) / (NUM_STEPS - 1),
+      conditions=('pale', 'saturated'), surrounds=surrounds,
+      default_test_value=0.5,
+      render=lambda condition, v: saturation(
+          v, surrounds[condition], hue, value, size, center_size),
+      parameters=dict(hue=hue, value=value, pale=pale, saturated=saturated,
+                      center_size=center_size, size=size))
+
+
+ILLUSIONS = {
+    'brightness': brightness_illusion,
+    'whites': whites_illusion,
+    'saturation': saturation_illusion,
+}
