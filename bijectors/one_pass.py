@@ -23,7 +23,8 @@ class OnePassBijector(tfb.Bijector):
   cache's attributes for the `(x, y)` pair, where TFP's
   `_call_forward_log_det_jacobian`/`_call_inverse_log_det_jacobian` find it, so
   the later log-det call costs nothing. A log-det requested on its own still
-  works: it runs the pass and returns its log-det.
+  works: it runs the pass through the cache, so the output is not computed
+  again either.
   """
 
   def _forward_and_log_det(self, x):
@@ -43,10 +44,15 @@ class OnePassBijector(tfb.Bijector):
     return x
 
   def _forward_log_det_jacobian(self, x):
-    return self._forward_and_log_det(x)[1]
+    # Through the public, cached `forward`: the pass records its log-det in
+    # the cache, and a later `forward(x)` (TFP's Chain asks for the log-det
+    # first) is then a cache hit instead of a second pass.
+    self.forward(x)
+    return -self._cache.forward_attributes(x)['ildj']
 
   def _inverse_log_det_jacobian(self, y):
-    return self._inverse_and_log_det(y)[1]
+    self.inverse(y)
+    return self._cache.inverse_attributes(y)['ildj']
 
   @classmethod
   def _parameter_properties(cls, dtype=None, num_classes=None):
