@@ -10,6 +10,8 @@ Every bijector's `forward` is the paper's direction, data to latent
 
 from bijectors.actnorm import ActNorm
 from bijectors.affine_coupling import AffineCoupling
+from bijectors.conditional import ClassConditionalPrior
+from bijectors.conditional import ConditionalChain
 from bijectors.coupling_network import CouplingNetwork
 from bijectors.factor_out import FactorOut
 from bijectors.glow_steps import GlowSteps
@@ -20,6 +22,8 @@ from bijectors.squeeze import Squeeze
 __all__ = [
     'ActNorm',
     'AffineCoupling',
+    'ClassConditionalPrior',
+    'ConditionalChain',
     'CouplingNetwork',
     'FactorOut',
     'GlowSteps',

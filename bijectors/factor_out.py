@@ -79,16 +79,19 @@ class FactorOut(one_pass.OnePassBijector):
                        f'{", ".join(map(str, self._image_shape))}], got '
                        f'shape {x.shape}.')
 
-  def _forward_and_log_det(self, x):
+  # The labels of a class-conditional model pass through to `inner`.
+  accepts_conditional_input = True
+
+  def _forward_and_log_det(self, x, **kwargs):
     self._check_image(x)
     batch_shape = tf.shape(x)[:-3]
     x_a, x_b = x[..., :self._split], x[..., self._split:]
-    y_a = self._inner.forward(x_a)
-    fldj = self._inner.forward_log_det_jacobian(x_a, event_ndims=3)
+    y_a = self._inner.forward(x_a, **kwargs)
+    fldj = self._inner.forward_log_det_jacobian(x_a, event_ndims=3, **kwargs)
     y_b = tf.reshape(x_b, tf.concat([batch_shape, [-1]], axis=0))
     return tf.concat([y_b, y_a], axis=-1), fldj
 
-  def _inverse_and_log_det(self, y):
+  def _inverse_and_log_det(self, y, **kwargs):
     if y.shape[-1] is not None and y.shape[-1] != int(
         np.prod(self._image_shape)):
       raise ValueError(f'{self.name}: expected flat latents [..., '
@@ -96,8 +99,8 @@ class FactorOut(one_pass.OnePassBijector):
                        f'{y.shape}.')
     batch_shape = tf.shape(y)[:-1]
     y_b, y_a = y[..., :self._factored_size], y[..., self._factored_size:]
-    x_a = self._inner.inverse(y_a)
-    ildj = self._inner.inverse_log_det_jacobian(y_a, event_ndims=1)
+    x_a = self._inner.inverse(y_a, **kwargs)
+    ildj = self._inner.inverse_log_det_jacobian(y_a, event_ndims=1, **kwargs)
     x_b = tf.reshape(y_b, tf.concat([batch_shape, self._factored_shape],
                                     axis=0))
     return tf.concat([x_a, x_b], axis=-1), ildj

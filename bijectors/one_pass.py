@@ -27,32 +27,32 @@ class OnePassBijector(tfb.Bijector):
   again either.
   """
 
-  def _forward_and_log_det(self, x):
+  def _forward_and_log_det(self, x, **kwargs):
     raise NotImplementedError
 
-  def _inverse_and_log_det(self, y):
+  def _inverse_and_log_det(self, y, **kwargs):
     raise NotImplementedError
 
-  def _forward(self, x):
-    y, fldj = self._forward_and_log_det(x)
-    self._cache.forward_attributes(x)['ildj'] = -fldj
+  def _forward(self, x, **kwargs):
+    y, fldj = self._forward_and_log_det(x, **kwargs)
+    self._cache.forward_attributes(x, **kwargs)['ildj'] = -fldj
     return y
 
-  def _inverse(self, y):
-    x, ildj = self._inverse_and_log_det(y)
-    self._cache.inverse_attributes(y)['ildj'] = ildj
+  def _inverse(self, y, **kwargs):
+    x, ildj = self._inverse_and_log_det(y, **kwargs)
+    self._cache.inverse_attributes(y, **kwargs)['ildj'] = ildj
     return x
 
-  def _forward_log_det_jacobian(self, x):
+  def _forward_log_det_jacobian(self, x, **kwargs):
     # Through the public, cached `forward`: the pass records its log-det in
     # the cache, and a later `forward(x)` (TFP's Chain asks for the log-det
     # first) is then a cache hit instead of a second pass.
-    self.forward(x)
-    return -self._cache.forward_attributes(x)['ildj']
+    self.forward(x, **kwargs)
+    return -self._cache.forward_attributes(x, **kwargs)['ildj']
 
-  def _inverse_log_det_jacobian(self, y):
-    self.inverse(y)
-    return self._cache.inverse_attributes(y)['ildj']
+  def _inverse_log_det_jacobian(self, y, **kwargs):
+    self.inverse(y, **kwargs)
+    return self._cache.inverse_attributes(y, **kwargs)['ildj']
 
   @classmethod
   def _parameter_properties(cls, dtype=None, num_classes=None):

@@ -33,13 +33,18 @@ def small_glow():
 
 @pytest.fixture(scope='session')
 def digits8():
-  """256 real MNIST digits, downsampled to 8x8x1 uint8."""
-  path = _mnist_csv()
-  raw = np.loadtxt(path, delimiter=',', max_rows=256, dtype=np.uint8)
-  images = raw[:, 1:].reshape(-1, 28, 28, 1).astype(np.float32)
+  """320 real MNIST digits (32 of each class), downsampled to 8x8x1 uint8.
+
+  The file has 500 rows per digit, sorted by digit; each row is 784 pixels
+  and then the label.
+  """
+  raw = np.loadtxt(_mnist_csv(), delimiter=',', dtype=np.uint8)
+  raw = raw.reshape(10, 500, 785)[:, :32].reshape(-1, 785)
+  raw = raw[np.random.default_rng(0).permutation(len(raw))]
+  images = raw[:, :784].reshape(-1, 28, 28, 1).astype(np.float32)
   images = tf.image.resize(np.pad(images, [[0, 0], [2, 2], [2, 2], [0, 0]]),
                            [8, 8], method='area')
-  return tf.cast(tf.round(images), tf.uint8).numpy(), raw[:, 0]
+  return tf.cast(tf.round(images), tf.uint8).numpy(), raw[:, 784]
 
 
 def _mnist_csv():

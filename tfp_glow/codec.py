@@ -6,7 +6,16 @@ import tensorflow as tf
 __all__ = ['decode', 'encode', 'sample', 'split_latents']
 
 
-def sample(dist, n, temperature=1.0, seed=None):
+def _label_kwargs(dist, labels):
+  if labels is None:
+    return {}
+  if not dist.num_classes:
+    raise ValueError('`labels` given to a model that is not class-'
+                     'conditional (build it with `num_classes`).')
+  return {'conditional_input': labels}
+
+
+def sample(dist, n, temperature=1.0, seed=None, labels=None):
   """Draws `n` images at a temperature.
 
   The standard-normal latent is scaled by `temperature` before decoding
@@ -19,6 +28,8 @@ def sample(dist, n, temperature=1.0, seed=None):
     n: Python `int` or int tensor, the number of images.
     temperature: float scalar or a `[n]` vector, >= 0.
     seed: a stateless seed (shape `[2]` int) or `None`.
+    labels: for a class-conditional model, int labels `[n]` (or a scalar
+      for all) of the classes to draw from.
 
   Returns:
     Images `[n, H, W, C]`, nominally in `[0, 1]` (not clipped).
@@ -36,23 +47,30 @@ def sample(dist, n, temperature=1.0, seed=None):
   temperature = tf.convert_to_tensor(temperature, dist.dtype)
   if temperature.shape.rank:
     temperature = temperature[:, tf.newaxis]
-  return decode(dist, eps * temperature)
+  if labels is not None:
+    labels = tf.broadcast_to(labels, shape[:1])
+  return decode(dist, eps * temperature, labels=labels)
 
 
-def encode(dist, images):
+def encode(dist, images, labels=None):
   """Images `[..., H, W, C]` in `[0, 1]` -> `(z, per_level)`.
 
   `z` is the flat latent `[..., D]` (the base distribution's sample space);
   `per_level` is the list of per-level latents `eps_1, ..., eps_L`, each of
-  shape `[..., h_l, w_l, c_l]` (`dist.latent_shapes`).
+  shape `[..., h_l, w_l, c_l]` (`dist.latent_shapes`). `labels`: the classes,
+  for a class-conditional model.
   """
   dist.check_images(images)
-  z = dist.encoder.forward(tf.identity(images))  # fresh: see _log_prob.
+  z = dist.encoder.forward(tf.identity(images),  # fresh: see _log_prob.
+                           **_label_kwargs(dist, labels))
   return z, split_latents(dist, z)
 
 
-def decode(dist, z):
-  """The flat latent `[..., D]`, or a list of per-level latents -> images."""
+def decode(dist, z, labels=None):
+  """The flat latent `[..., D]`, or a list of per-level latents -> images.
+
+  `labels`: the classes, for a class-conditional model.
+  """
   if isinstance(z, (list, tuple)):
     z = join_latents(dist, z)
   z = tf.convert_to_tensor(z, dist.dtype)
@@ -61,7 +79,7 @@ def decode(dist, z):
                                    z.shape[-1] not in (None, size)):
     raise ValueError(f'expected flat latents of shape [..., {size}], got '
                      f'shape {z.shape}.')
-  return dist.encoder.inverse(tf.identity(z))
+  return dist.encoder.inverse(tf.identity(z), **_label_kwargs(dist, labels))
 
 
 def split_latents(dist, z):

@@ -95,6 +95,11 @@ class GlowDistribution(tfd.TransformedDistribution):
     return dict(self._config)
 
   @property
+  def num_classes(self):
+    """The number of classes of a class-conditional model, else None."""
+    return self._config.get('num_classes')
+
+  @property
   def latent_shapes(self):
     """Shapes of the per-level latents `eps_1, ..., eps_L`, in flat order."""
     h, w, c = self._image_shape
@@ -156,6 +161,7 @@ def glow(image_shape,
          coupling='affine',
          permutation='lu',
          learn_top_prior=True,
+         num_classes=None,
          hidden_actnorm=True,
          memory='invertible',
          compute_dtype=None,
@@ -177,6 +183,12 @@ def glow(image_shape,
       paper's ablations `'reverse'` and `'shuffle'` (fixed permutations).
     learn_top_prior: learn a per-channel mean and scale for the last level's
       prior (openai/glow `--learntop`); else N(0, I).
+    num_classes: `None`, or the number of classes of a class-conditional
+      Glow (openai/glow `--ycond`): the top prior's mean and scale then
+      depend on the label, passed as TFP's conditional bijectors take it,
+      `dist.log_prob(x, bijector_kwargs={'conditional_input': labels})` (int
+      class ids or class probabilities); likewise `dist.sample`,
+      `tfp_glow.sample(..., labels=...)` and `encode`/`decode`.
     hidden_actnorm: ActNorm in the coupling networks' hidden layers
       (openai/glow's default).
     memory: `'invertible'`: gradients recompute each step's input from its
@@ -225,16 +237,19 @@ def glow(image_shape,
   if not tf.as_dtype(dtype).is_floating:
     raise TypeError(f'`dtype` must be floating, got {dtype}.')
 
+  if num_classes is not None and int(num_classes) < 2:
+    raise ValueError(f'`num_classes` must be None or >= 2, got {num_classes}.')
+
   options = dict(hidden_channels=int(hidden_channels),
                  coupling=coupling, permutation=permutation,
-                 learn_top_prior=learn_top_prior,
+                 learn_top_prior=learn_top_prior, num_classes=num_classes,
                  hidden_actnorm=hidden_actnorm, memory=memory,
                  compute_dtype=compute_dtype, dtype=dtype,
                  validate_args=validate_args)
   with tf.name_scope(name):
     levels = _level(image_shape, 0, int(num_levels), int(num_steps),
                     seed=int(seed), **options)
-    encoder = tfb.Chain(
+    encoder = bijectors.ConditionalChain(
         [levels, tfb.Shift(tf.constant(-0.5, dtype))],  # [0,1] -> [-0.5,0.5]
         validate_args=validate_args, name='encoder')
   return GlowDistribution(encoder, image_shape, num_levels, dtype=dtype,
@@ -243,7 +258,7 @@ def glow(image_shape,
 
 
 def _level(image_shape, level, num_levels, num_steps, seed, learn_top_prior,
-           dtype, validate_args, **step_options):
+           num_classes, dtype, validate_args, **step_options):
   """The encoder from level `level` on: `[H, W, C]` images -> flat latents."""
   h, w, c = image_shape
   h, w, c = h // 2, w // 2, 4 * c
@@ -257,12 +272,17 @@ def _level(image_shape, level, num_levels, num_steps, seed, learn_top_prior,
       split = bijectors.LearnedPriorSplit(
           c, dtype=dtype, validate_args=validate_args, name='split_prior')
       inner = _level((h, w, split.num_kept_channels), level + 1, num_levels,
-                     num_steps, seed, learn_top_prior, dtype, validate_args,
-                     **step_options)
+                     num_steps, seed, learn_top_prior, num_classes, dtype,
+                     validate_args, **step_options)
       forward_order += [split, bijectors.FactorOut(
           inner, (h, w, c), validate_args=validate_args, name='factor_out')]
     else:
-      if learn_top_prior:
+      if num_classes is not None:
+        # openai/glow's ycond: the learned top prior plus a label embedding.
+        forward_order.append(bijectors.ClassConditionalPrior(
+            c, num_classes, dtype=dtype, validate_args=validate_args,
+            name='top_prior'))
+      elif learn_top_prior:
         # openai/glow's learntop: a zero-initialised per-channel mean and
         # log-scale, i.e. an ActNorm without data-dependent init.
         forward_order.append(bijectors.ActNorm(
@@ -271,8 +291,9 @@ def _level(image_shape, level, num_levels, num_steps, seed, learn_top_prior,
       forward_order.append(tfb.Reshape(
           event_shape_out=[h * w * c], event_shape_in=[h, w, c],
           validate_args=validate_args))
-    return tfb.Chain(forward_order[::-1], validate_args=validate_args,
-                     name=f'level_{level}')
+    return bijectors.ConditionalChain(
+        forward_order[::-1], validate_args=validate_args,
+        name=f'level_{level}')
 
 
 def initialize(dist, images):
