@@ -351,12 +351,15 @@ class GlowSteps(one_pass.OnePassBijector):
     self._check_shape(x)
     batch_shape = tf.shape(x)[:-3]
     flat = tf.reshape(x, tf.concat([[-1], tf.shape(x)[-3:]], axis=0))
-    if (tf.distribute.has_strategy() and
-        not tf.distribute.in_cross_replica_context()):
-      y, log_det = self._run(flat)  # No init in replica context.
+    with tf.init_scope():  # The flag's value now, also while tracing.
+      initialized = bool(self.initialized.numpy())
+    if initialized or (tf.distribute.has_strategy() and
+                       not tf.distribute.in_cross_replica_context()):
+      # Initialized already (the flag never goes back), or in a replica
+      # context, where the initialization is not done.
+      y, log_det = self._run(flat)
     elif tf.executing_eagerly():
-      y, log_det = (self._run(flat) if bool(self.initialized.numpy()) else
-                    self._run_initialize(flat))
+      y, log_det = self._run_initialize(flat)
     else:
       # Initialize (once) in a branch of its own, then run the differentiable
       # pass after it: a custom gradient inside a `tf.cond` branch cannot be
