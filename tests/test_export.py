@@ -121,3 +121,26 @@ def test_saved_model_cli_runs_it(exported, tmp_path):
       capture_output=True, text=True, timeout=300)
   assert out.returncode == 0, out.stderr[-2000:]
   assert 'bits_per_dim' in out.stdout
+
+
+def test_class_conditional_export_takes_labels(tmp_path):
+  dist = tfp_glow.glow((4, 4, 1), num_levels=1, num_steps=1,
+                       hidden_channels=4, num_classes=3)
+  for v in dist.trainable_variables:
+    v.assign(v + 0.1 * np.random.default_rng(0).standard_normal(v.shape))
+  images = np.random.default_rng(2).integers(0, 256, (3, 4, 4, 1), np.uint8)
+  labels = np.array([0, 2, 1], np.int32)
+  tfp_glow.initialize(dist, tfp_glow.dequantize(images, 5, seed=[0, 0]),
+                      labels=labels)
+  path = export.save(dist, str(tmp_path), n_bits=5)
+  m = tf.saved_model.load(path)
+  out = m.signatures['serving_default'](images=tf.constant(images),
+                                        labels=tf.constant(labels))
+  np.testing.assert_allclose(
+      out['log_prob'],
+      dist.log_prob(tfp_glow.dequantize(images, 5, seed='midpoint'),
+                    bijector_kwargs=dict(conditional_input=labels)) -
+      16 * np.log(32.), rtol=1e-5)
+  sample = m.signatures['sample'](n=tf.constant(3), temperature=tf.constant(
+      0.5), seed=tf.constant(1, tf.int64), labels=tf.constant(labels))
+  assert sample['images'].shape == [3, 4, 4, 1]

@@ -20,6 +20,9 @@ Signatures (every batch dimension dynamic; `H, W, C` the model's image shape,
 * `decode`: `z` float32 `[N, D]` -> `images` float32 `[N, H, W, C]`.
 * `config`: no inputs -> `config`, the model's configuration as JSON.
 
+A class-conditional model (`num_classes`) takes one more input in every
+signature but `config`: `labels`, int32 `[N]` (`[n]` for `sample`).
+
 A wrong image size or channel count fails with a message naming the expected
 and the received shape.
 """
@@ -54,26 +57,29 @@ class _ServingModule(tf.Module):
     h, w, c = dist.image_shape
     self._shape = [h, w, c]
     self._size = h * w * c
+    # A class-conditional model takes the labels as one more input.
+    self._conditional = bool(dist.num_classes)
+    labels = ([tf.TensorSpec([None], tf.int32, name='labels')]
+              if self._conditional else [])
+    images_uint8 = tf.TensorSpec([None, None, None, None], tf.uint8,
+                                 name='images')
+    images_float = tf.TensorSpec([None, None, None, None], tf.float32,
+                                 name='images')
     self.serving_default = tf.function(
-        self._serving_default,
-        input_signature=[tf.TensorSpec([None, None, None, None], tf.uint8,
-                                       name='images')])
+        self._serving_default, input_signature=[images_uint8] + labels)
     self.log_prob = tf.function(
-        self._log_prob,
-        input_signature=[tf.TensorSpec([None, None, None, None], tf.float32,
-                                       name='images')])
+        self._log_prob, input_signature=[images_float] + labels)
     self.sample = tf.function(
         self._sample,
         input_signature=[tf.TensorSpec([], tf.int32, name='n'),
                          tf.TensorSpec([], tf.float32, name='temperature'),
-                         tf.TensorSpec([], tf.int64, name='seed')])
+                         tf.TensorSpec([], tf.int64, name='seed')] + labels)
     self.encode = tf.function(
-        self._encode,
-        input_signature=[tf.TensorSpec([None, None, None, None], tf.float32,
-                                       name='images')])
+        self._encode, input_signature=[images_float] + labels)
     self.decode = tf.function(
         self._decode,
-        input_signature=[tf.TensorSpec([None, None], tf.float32, name='z')])
+        input_signature=[tf.TensorSpec([None, None], tf.float32, name='z')] +
+        labels)
     self.config = tf.function(self._config, input_signature=[])
 
   def _check_images(self, images):
@@ -91,44 +97,52 @@ class _ServingModule(tf.Module):
       images = tf.identity(images)
     return tf.ensure_shape(images, [None] + self._shape)
 
-  def _serving_default(self, images):
+  def _label_kwargs(self, labels):
+    if labels is None:
+      return {}
+    return {'bijector_kwargs': {'conditional_input': labels}}
+
+  def _serving_default(self, images, labels=None):
     images = self._check_images(images)
     x = dequantization.dequantize(images, self._n_bits, seed='midpoint',
                                   dtype=self.dist.dtype)
-    log_prob = self.dist.log_prob(x) - self._size * math.log(
-        2.**self._n_bits)
+    log_prob = self.dist.log_prob(
+        x, **self._label_kwargs(labels)) - self._size * math.log(
+            2.**self._n_bits)
     return {'bits_per_dim': tf.cast(-log_prob / (self._size * math.log(2.)),
                                     tf.float32),
             'log_prob': tf.cast(log_prob, tf.float32)}
 
-  def _log_prob(self, images):
+  def _log_prob(self, images, labels=None):
     images = tf.cast(self._check_images(images), self.dist.dtype)
-    return {'log_prob': tf.cast(self.dist.log_prob(images), tf.float32)}
+    return {'log_prob': tf.cast(
+        self.dist.log_prob(images, **self._label_kwargs(labels)), tf.float32)}
 
-  def _sample(self, n, temperature, seed):
+  def _sample(self, n, temperature, seed, labels=None):
     tf.debugging.assert_non_negative(n, message='`n` must be >= 0')
     tf.debugging.assert_non_negative(
         temperature, message='`temperature` must be >= 0')
     x = codec.sample(self.dist, n, temperature,
-                     seed=tf.stack([seed, tf.constant(0, tf.int64)]))
+                     seed=tf.stack([seed, tf.constant(0, tf.int64)]),
+                     labels=labels)
     return {'images': to_uint8(x, self._n_bits)}
 
-  def _encode(self, images):
+  def _encode(self, images, labels=None):
     images = tf.cast(self._check_images(images), self.dist.dtype)
-    z, levels = codec.encode(self.dist, images)
+    z, levels = codec.encode(self.dist, images, labels=labels)
     out = {'z': tf.cast(z, tf.float32)}
     for i, level in enumerate(levels):
       out[f'level_{i + 1}'] = tf.cast(level, tf.float32)
     return out
 
-  def _decode(self, z):
+  def _decode(self, z, labels=None):
     check = tf.debugging.Assert(
         tf.equal(tf.shape(z)[1], self._size),
         [tf.strings.format('expected latents of shape [N, {}], got shape {}',
                            (self._size, tf.shape(z)))])
     with tf.control_dependencies([check]):
       z = tf.ensure_shape(tf.identity(z), [None, self._size])
-    x = codec.decode(self.dist, tf.cast(z, self.dist.dtype))
+    x = codec.decode(self.dist, tf.cast(z, self.dist.dtype), labels=labels)
     return {'images': tf.cast(x, tf.float32)}
 
   def _config(self):
@@ -138,6 +152,7 @@ class _ServingModule(tf.Module):
 def to_uint8(x, n_bits):
   """Images in `[0, 1]` -> uint8 pixels at `n_bits` (openai's postprocess)."""
   n_bins = 2.**n_bits
+  x = tf.where(tf.math.is_finite(x), x, tf.zeros_like(x))  # NaN -> 0
   bins = tf.clip_by_value(tf.floor(x * n_bins), 0., n_bins - 1.)
   return tf.cast(bins * (256. / n_bins), tf.uint8)
 

@@ -296,7 +296,7 @@ def _level(image_shape, level, num_levels, num_steps, seed, learn_top_prior,
         name=f'level_{level}')
 
 
-def initialize(dist, images):
+def initialize(dist, images, labels=None):
   """Runs ActNorm's data-dependent init on `images`; returns their log_prob.
 
   Each ActNorm that is not yet initialized sets its parameters from the
@@ -305,5 +305,8 @@ def initialize(dist, images):
   call this in cross-replica context (inside `strategy.scope()`, outside
   `strategy.run`) so that every replica gets the same values. Initialized
   layers are left alone: calling it on a restored model is a no-op.
+  `labels`: the images' classes, for a class-conditional model.
   """
-  return dist.log_prob(images)
+  if labels is None:
+    return dist.log_prob(images)
+  return dist.log_prob(images, bijector_kwargs={'conditional_input': labels})
