@@ -329,7 +329,10 @@ class GlowSteps(one_pass.OnePassBijector):
     def body(k, x, log_det):
       p = self._step_parameters(stacked, k)
       y, step_log_det, updates = self._step_forward(x, p, init=True)
-      ops = [self._params[n].scatter_nd_update([[k]], value[tf.newaxis])
+      # assign(tensor_scatter_nd_update(...)): a MirroredVariable (init in
+      # cross-replica context) has no scatter_nd_update.
+      ops = [self._params[n].assign(tf.tensor_scatter_nd_update(
+          self._params[n], [[k]], value[tf.newaxis]))
              for n, value in updates.items()]
       with tf.control_dependencies(ops):
         return k + 1, tf.identity(y), log_det + step_log_det

@@ -33,7 +33,6 @@ import os
 import re
 import tempfile
 
-import numpy as np
 import tensorflow as tf
 
 from tfp_glow import codec

