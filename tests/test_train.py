@@ -311,3 +311,12 @@ def test_sigterm_saves_a_checkpoint_and_the_rerun_resumes(tmp_path):
   result = train.run(_parse(*argv, f'--train_steps={saved_step + 2}'))
   assert result['resumed_from'] == latest
   assert result['step'] == saved_step + 2 and np.isfinite(result['test_bpd'])
+
+
+def test_precision_flag_sets_the_compute_dtype():
+  from train import flags as flags_lib  # pylint: disable=g-import-not-at-top
+  from train import loop  # pylint: disable=g-import-not-at-top
+  config = flags_lib.Config(workdir='/tmp/unused', levels=1, depth=1,
+                            width=4, precision='bfloat16')
+  dist = loop.build_flow(config, (8, 8, 1))
+  assert dist.config['compute_dtype'] == 'bfloat16'

@@ -20,6 +20,9 @@ CROPS = ('none', 'center', 'random')
 NAN_POLICIES = ('skip', 'stop')
 EMBEDDED = 'embedded_mnist'
 IMAGE_FOLDER = 'image_folder'
+# --precision -> the coupling networks' compute dtype.
+PRECISIONS = {'float32': None, 'bfloat16': 'bfloat16',
+              'mixed_float16': 'float16'}
 
 
 @dataclasses.dataclass
@@ -51,6 +54,7 @@ class Config:
   learn_top_prior: bool = True
   hidden_actnorm: bool = True
   memory: str = 'invertible'
+  precision: str = 'float32'
   seed: int = 0
   # Optimisation.
   batch_size: int = 64
@@ -117,6 +121,9 @@ _HELP = dict(
     hidden_actnorm='ActNorm in the coupling networks (openai/glow).',
     memory='invertible (recompute activations, memory constant in depth) or '
     'store (faster, memory linear in depth).',
+    precision='float32; bfloat16 (CPU/TPU) or mixed_float16 (GPU): the '
+    'coupling networks compute in that dtype, log-dets, priors and the loss '
+    'stay float32.',
     seed='Seed of weights, shuffling and the ActNorm init batch.',
     batch_size='Global batch size (split across replicas).',
     eval_batch_size='Global test batch size; 0 = batch_size.',
@@ -150,7 +157,8 @@ _ENUMS = dict(strategy=STRATEGIES, optimizer=OPTIMIZERS, flow=FLOWS,
               crop=CROPS, nan_policy=NAN_POLICIES,
               coupling=('affine', 'additive'),
               permutation=('lu', 'plain', 'reverse', 'shuffle'),
-              memory=('invertible', 'store'))
+              memory=('invertible', 'store'),
+              precision=tuple(PRECISIONS))
 
 
 def define(flag_values=flags.FLAGS):

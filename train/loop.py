@@ -42,7 +42,7 @@ def build_flow(config, image_shape):
       hidden_channels=config.width, coupling=config.coupling,
       permutation=config.permutation, learn_top_prior=config.learn_top_prior,
       hidden_actnorm=config.hidden_actnorm, memory=config.memory,
-      seed=config.seed)
+      compute_dtype=flags_lib.PRECISIONS[config.precision], seed=config.seed)
 
 
 def run(config, dataset=None, strategy=None):
