@@ -244,6 +244,19 @@ def test_celeba_flags_on_mock_celeb_a(in_root, tmp_path):
                        '--export')
   assert again['step'] == 4 and again['resumed_from'].endswith('ckpt-4')
   assert again['export'] is None
+  # `python -m train.export` rebuilds the model from the workdir alone.
+  from train import export as export_lib  # pylint: disable=g-import-not-at-top
+  other = tmp_path / 'served'
+  assert export_lib.main([f'--workdir={workdir}',
+                          f'--export_dir={other}']) == 0
+  reloaded = tf.saved_model.load(str(other / '4'))
+  np.testing.assert_allclose(
+      reloaded.signatures['serving_default'](
+          images=tf.zeros([2, 8, 8, 3], tf.uint8))['bits_per_dim'], bpd,
+      rtol=1e-6)
+  assert export_lib.main([f'--workdir={workdir}',
+                          f'--export_dir={other}']) == 2  # never overwrites
+  assert export_lib.main([f'--workdir={tmp_path}']) == 2  # not a workdir
 
 
 def test_cifar10_flags_resume_continues_to_the_new_total(

@@ -66,3 +66,64 @@ def _save_minimal(dist, export_dir, step, config):
       'serving_default': module.log_prob, 'log_prob': module.log_prob})
   os.rename(tmp, version_dir)
   return version_dir
+
+
+def export_workdir(workdir, export_dir=None):
+  """Exports the newest checkpoint of a training `workdir`; returns the path.
+
+  Rebuilds the model from `<workdir>/config.json` and
+  `<workdir>/image_shape.json`, restores the newest
+  checkpoint in `<workdir>/checkpoints/` and writes
+  `<export_dir>/<step>/` (default `<workdir>/export/`).
+
+  Raises:
+    FileNotFoundError: no config or no checkpoint in `workdir`.
+    FileExistsError: `<export_dir>/<step>` exists already.
+  """
+  from train import flags as flags_lib  # pylint: disable=g-import-not-at-top
+  from train import loop  # pylint: disable=g-import-not-at-top
+  config_path = os.path.join(workdir, 'config.json')
+  if not tf.io.gfile.exists(config_path):
+    raise FileNotFoundError(
+        f'{config_path} not found: --workdir must be a training workdir '
+        '(python -m train.main writes config.json there).')
+  with tf.io.gfile.GFile(config_path) as f:
+    config = flags_lib.Config(**json.load(f))
+  latest = tf.train.latest_checkpoint(os.path.join(workdir, 'checkpoints'))
+  if latest is None:
+    raise FileNotFoundError(f'no checkpoint in {workdir}/checkpoints/.')
+  step = int(tf.train.load_checkpoint(latest).get_tensor(
+      'step/.ATTRIBUTES/VARIABLE_VALUE'))
+  with tf.io.gfile.GFile(os.path.join(workdir, loop.IMAGE_SHAPE_FILE)) as f:
+    image_shape = json.load(f)['image_shape']
+  dist = loop.build_flow(config, image_shape)
+  tf.train.Checkpoint(dist=dist).restore(latest).expect_partial()
+  export_dir = export_dir or os.path.join(workdir, 'export')
+  if not isinstance(dist, tfp_glow.GlowDistribution):
+    return _save_minimal(dist, export_dir, step, dict(vars(config)))
+  return tfp_glow_export.save(dist, export_dir, config.n_bits, step=step,
+                              config=dict(vars(config)))
+
+
+def main(argv=None):
+  """`python -m train.export --workdir=W [--export_dir=D]`."""
+  import argparse  # pylint: disable=g-import-not-at-top
+  parser = argparse.ArgumentParser(
+      prog='python -m train.export',
+      description='Export the newest checkpoint of a training workdir as a '
+      'versioned SavedModel (<export_dir>/<step>/).')
+  parser.add_argument('--workdir', required=True)
+  parser.add_argument('--export_dir', default=None,
+                      help='default: <workdir>/export')
+  args = parser.parse_args(argv)
+  try:
+    path = export_workdir(args.workdir, args.export_dir)
+  except (FileNotFoundError, FileExistsError) as e:
+    print(f'error: {e}', flush=True)
+    return 2
+  print(f'Exported {path}', flush=True)
+  return 0
+
+
+if __name__ == '__main__':
+  raise SystemExit(main())

@@ -29,7 +29,11 @@ from train import model as model_lib
 from train import optim
 from train import strategy as strategy_lib
 
-__all__ = ['build_flow', 'run']
+__all__ = ['build_flow', 'run', 'IMAGE_SHAPE_FILE']
+
+# Beside config.json in the workdir: the shape the model was built for, which
+# the data decides (`python -m train.export` rebuilds the model from both).
+IMAGE_SHAPE_FILE = 'image_shape.json'
 
 
 def build_flow(config, image_shape):
@@ -89,6 +93,8 @@ def run(config, dataset=None, strategy=None):
   if chief:
     with open(os.path.join(config.workdir, 'config.json'), 'w') as f:
       json.dump(vars(config), f, indent=2, sort_keys=True)
+    with open(os.path.join(config.workdir, IMAGE_SHAPE_FILE), 'w') as f:
+      json.dump({'image_shape': list(image_shape)}, f)
 
   with strategy.scope():
     dist = build_flow(config, image_shape)
