@@ -99,11 +99,7 @@ class ActNorm(one_pass.OnePassBijector):
     return shift, log_scale
 
   def _check_channels(self, x):
-    channels = x.shape[-1]
-    if channels is not None and channels != self._num_channels:
-      raise ValueError(
-          f'{self.name}: expected {self._num_channels} channels in the last '
-          f'axis, got input of shape {x.shape}.')
+    one_pass.check_channels(self.name, x, self._num_channels)
 
   def _parameters_for(self, x):
     """The (shift, log_scale) to apply to `x`, initializing from it if due."""

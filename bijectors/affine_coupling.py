@@ -101,13 +101,7 @@ class AffineCoupling(one_pass.OnePassBijector):
     return self._kind
 
   def _check_shape(self, x):
-    if x.shape.rank is not None and x.shape.rank < 3:
-      raise ValueError(f'{self.name}: expected images [..., H, W, C], got '
-                       f'shape {x.shape}.')
-    if x.shape[-1] is not None and x.shape[-1] != self._num_channels:
-      raise ValueError(
-          f'{self.name}: expected {self._num_channels} channels, got input '
-          f'of shape {x.shape}.')
+    one_pass.check_channels(self.name, x, self._num_channels, image=True)
 
   def _forward_and_log_det(self, x):
     self._check_shape(x)

@@ -81,6 +81,7 @@ class ClassConditionalPrior(one_pass.OnePassBijector):
     return h[..., :self._num_channels], h[..., self._num_channels:]
 
   def _forward_and_log_det(self, x, conditional_input=None):
+    one_pass.check_channels(self.name, x, self._num_channels, image=True)
     mean, logs = self._mean_and_logs(conditional_input)
     pixels = tf.cast(tf.reduce_prod(tf.shape(x)[-3:-1]), x.dtype)
     y = (x - mean) * tf.exp(-logs)
@@ -88,6 +89,7 @@ class ClassConditionalPrior(one_pass.OnePassBijector):
         tf.shape(x)[:-3], x.dtype)
 
   def _inverse_and_log_det(self, y, conditional_input=None):
+    one_pass.check_channels(self.name, y, self._num_channels, image=True)
     mean, logs = self._mean_and_logs(conditional_input)
     pixels = tf.cast(tf.reduce_prod(tf.shape(y)[-3:-1]), y.dtype)
     x = mean + tf.exp(logs) * y

@@ -117,11 +117,7 @@ class Invertible1x1Conv(one_pass.OnePassBijector):
     return tf.reduce_sum(self.log_s)
 
   def _check_channels(self, x):
-    channels = x.shape[-1]
-    if channels is not None and channels != self._num_channels:
-      raise ValueError(
-          f'{self.name}: expected {self._num_channels} channels in the last '
-          f'axis, got input of shape {x.shape}.')
+    one_pass.check_channels(self.name, x, self._num_channels)
 
   def _forward_and_log_det(self, x):
     self._check_channels(x)

@@ -61,13 +61,7 @@ class LearnedPriorSplit(one_pass.OnePassBijector):
     return self._split
 
   def _check_shape(self, x):
-    if x.shape.rank is not None and x.shape.rank < 3:
-      raise ValueError(f'{self.name}: expected images [..., H, W, C], got '
-                       f'shape {x.shape}.')
-    if x.shape[-1] is not None and x.shape[-1] != self._num_channels:
-      raise ValueError(
-          f'{self.name}: expected {self._num_channels} channels, got input '
-          f'of shape {x.shape}.')
+    one_pass.check_channels(self.name, x, self._num_channels, image=True)
 
   def _prior(self, x_a):
     h = self.prior_network(x_a)

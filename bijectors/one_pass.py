@@ -3,7 +3,7 @@
 import tensorflow as tf
 from tensorflow_probability import bijectors as tfb
 
-__all__ = ['OnePassBijector']
+__all__ = ['OnePassBijector', 'check_channels', 'event_shape_of']
 
 
 class OnePassBijector(tfb.Bijector):
@@ -58,6 +58,20 @@ class OnePassBijector(tfb.Bijector):
   def _parameter_properties(cls, dtype=None, num_classes=None):
     # Parameters are variables owned by the bijector, with no batch shape.
     return dict()
+
+
+def check_channels(name, x, num_channels, image=False):
+  """Raises `ValueError` unless `x` is `[..., C]` with `C = num_channels`.
+
+  With `image=True`, `x` must also be an image batch `[..., H, W, C]`.
+  Checks the static shape, so a mismatch fails at trace time.
+  """
+  if image and x.shape.rank is not None and x.shape.rank < 3:
+    raise ValueError(f'{name}: expected images [..., H, W, C], got shape '
+                     f'{x.shape}.')
+  if x.shape[-1] is not None and x.shape[-1] != num_channels:
+    raise ValueError(f'{name}: expected {num_channels} channels in the last '
+                     f'axis, got input of shape {x.shape}.')
 
 
 def event_shape_of(x, ndims=3):
