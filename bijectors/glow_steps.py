@@ -63,6 +63,7 @@ class GlowSteps(one_pass.OnePassBijector):
                hidden_actnorm=True,
                memory='invertible',
                compute_dtype=None,
+               unroll=False,
                seed=0,
                dtype=tf.float32,
                validate_args=False,
@@ -77,6 +78,8 @@ class GlowSteps(one_pass.OnePassBijector):
       permutation: `'lu'`, `'plain'`, `'reverse'` or `'shuffle'`.
       hidden_actnorm: ActNorm in the networks' hidden layers.
       memory: `'invertible'` or `'store'`, see above.
+      unroll: Python `bool`; run the steps as an unrolled Python loop instead
+        of a `tf.while_loop` (faster under XLA on CPU, tracing linear in K).
       compute_dtype: dtype of the coupling networks' convolutions (e.g.
         `tf.bfloat16`); `None` for `dtype`. Log-dets, ActNorm, the 1x1
         convolution and the coupling's affine map stay in `dtype`.
@@ -103,6 +106,7 @@ class GlowSteps(one_pass.OnePassBijector):
       self._coupling, self._permutation = coupling, permutation
       self._hidden_actnorm = bool(hidden_actnorm)
       self._memory = memory
+      self._unroll = bool(unroll)
       self._compute_dtype = tf.as_dtype(compute_dtype or dtype)
       self._split = c // 2
       out = (c - self._split) * (2 if coupling == 'affine' else 1)
@@ -269,6 +273,25 @@ class GlowSteps(one_pass.OnePassBijector):
     p.update({n: tf.gather(t, k) for n, t in self._constants().items()})
     return p
 
+  def _loop(self, body, state, reverse=False):
+    """Runs `k, *state = body(k, *state)` over the K steps, in order or reversed.
+
+    A `tf.while_loop` (trace and compile one step), or with `unroll` a Python
+    loop over the same body with constant `k` (graph size linear in K; XLA on
+    CPU runs convolution gradients inside while loops far slower than
+    unrolled ones).
+    """
+    first = self._num_steps - 1 if reverse else 0
+    if self._unroll:
+      state = (first,) + tuple(state)
+      for _ in range(self._num_steps):
+        state = body(*state)
+      return state
+    done = (lambda k, *_: k >= 0) if reverse else (
+        lambda k, *_: k < self._num_steps)
+    return tf.while_loop(done, body, (first,) + tuple(state),
+                         maximum_iterations=self._num_steps)
+
   def _run_forward(self, x, stacked):
     """The K steps forward, no custom gradient; returns `(Y, log|det|)`."""
     def body(k, x, log_det):
@@ -276,9 +299,7 @@ class GlowSteps(one_pass.OnePassBijector):
           x, self._step_parameters(stacked, k))
       return k + 1, y, log_det + step_log_det
     log_det = tf.zeros(tf.shape(x)[:1], x.dtype)
-    _, y, log_det = tf.while_loop(
-        lambda k, *_: k < self._num_steps, body, (0, x, log_det),
-        maximum_iterations=self._num_steps)
+    _, y, log_det = self._loop(body, (x, log_det))
     return y, log_det
 
   def _run_forward_invertible(self, x, stacked):
@@ -312,10 +333,8 @@ class GlowSteps(one_pass.OnePassBijector):
         grads = [tf.TensorArray(params[n].dtype, size=self._num_steps,
                                 element_shape=params[n].shape[1:])
                  for n in names]
-        _, _, dx, grads = tf.while_loop(
-            lambda k, *_: k >= 0, body,
-            (self._num_steps - 1, tf.stop_gradient(y), dy, grads),
-            maximum_iterations=self._num_steps)
+        _, _, dx, grads = self._loop(
+            body, (tf.stop_gradient(y), dy, grads), reverse=True)
         return [dx] + [g.stack() for g in grads]
 
       return (y, log_det), grad
@@ -338,9 +357,7 @@ class GlowSteps(one_pass.OnePassBijector):
         return k + 1, tf.identity(y), log_det + step_log_det
 
     log_det = tf.zeros(tf.shape(x)[:1], x.dtype)
-    _, y, log_det = tf.while_loop(
-        lambda k, *_: k < self._num_steps, body, (0, x, log_det),
-        maximum_iterations=self._num_steps)
+    _, y, log_det = self._loop(body, (x, log_det))
     with tf.control_dependencies([self.initialized.assign(True)]):
       return tf.identity(y), tf.identity(log_det)
 
@@ -391,9 +408,7 @@ class GlowSteps(one_pass.OnePassBijector):
       return k - 1, x, log_det + step_log_det
 
     log_det = tf.zeros(tf.shape(flat)[:1], flat.dtype)
-    _, x, log_det = tf.while_loop(
-        lambda k, *_: k >= 0, body, (self._num_steps - 1, flat, log_det),
-        maximum_iterations=self._num_steps)
+    _, x, log_det = self._loop(body, (flat, log_det), reverse=True)
     return (tf.reshape(x, tf.shape(y)),
             tf.reshape(log_det, tf.shape(y)[:-3]))
 

@@ -164,3 +164,20 @@ def test_bad_options(kwargs, message):
   args.update(kwargs)
   with pytest.raises(ValueError, match=message):
     bijectors.GlowSteps(**args)
+
+
+@pytest.mark.parametrize('memory', ['invertible', 'store'])
+def test_unrolled_loop_is_the_same_map(memory):
+  looped = _steps('lu', 'affine', True, memory, num_steps=3)
+  unrolled = bijectors.GlowSteps(4, 3, hidden_channels=8, memory=memory,
+                                 unroll=True, seed=4, dtype=tf.float64)
+  for target, source in zip(unrolled.variables, looped.variables):
+    target.assign(source)
+  x = np.random.default_rng(5).normal(size=(2, 4, 4, 4))
+  np.testing.assert_allclose(unrolled.forward(x), looped.forward(x),
+                             rtol=1e-12)
+  y = checks.fresh(looped.forward(checks.fresh(x)))
+  np.testing.assert_allclose(unrolled.inverse(y), looped.inverse(y),
+                             rtol=1e-12)
+  for a, b in zip(_gradients(unrolled, x), _gradients(looped, x)):
+    np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-12)

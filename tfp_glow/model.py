@@ -165,6 +165,7 @@ def glow(image_shape,
          hidden_actnorm=True,
          memory='invertible',
          compute_dtype=None,
+         unroll_steps=False,
          seed=0,
          dtype=tf.float32,
          validate_args=False,
@@ -197,6 +198,10 @@ def glow(image_shape,
     compute_dtype: dtype of the coupling networks' convolutions, e.g.
       `tf.bfloat16` (CPU/TPU) or `tf.float16` (GPU); log-dets, the priors and
       the density stay in `dtype`. `None`: `dtype`.
+    unroll_steps: run each level's K steps as an unrolled Python loop instead
+      of a `tf.while_loop`: tracing grows with K, but XLA on CPU trains much
+      faster (it runs convolution gradients inside while loops slowly). For
+      `jit_compile=True` on CPU.
     seed: Python `int`, seed of the random initial weights.
     dtype: `tf.float32` or `tf.float64`.
     validate_args: Python `bool`, run-time checks in every bijector.
@@ -244,7 +249,8 @@ def glow(image_shape,
                  coupling=coupling, permutation=permutation,
                  learn_top_prior=learn_top_prior, num_classes=num_classes,
                  hidden_actnorm=hidden_actnorm, memory=memory,
-                 compute_dtype=compute_dtype, dtype=dtype,
+                 compute_dtype=compute_dtype, unroll=unroll_steps,
+                 dtype=dtype,
                  validate_args=validate_args)
   with tf.name_scope(name):
     levels = _level(image_shape, 0, int(num_levels), int(num_steps),

@@ -46,7 +46,9 @@ def build_flow(config, image_shape):
       hidden_channels=config.width, coupling=config.coupling,
       permutation=config.permutation, learn_top_prior=config.learn_top_prior,
       hidden_actnorm=config.hidden_actnorm, memory=config.memory,
-      compute_dtype=flags_lib.PRECISIONS[config.precision], seed=config.seed)
+      compute_dtype=flags_lib.PRECISIONS[config.precision],
+      # XLA on CPU runs convolution gradients inside while loops slowly.
+      unroll_steps=config.jit_compile, seed=config.seed)
 
 
 def run(config, dataset=None, strategy=None):
