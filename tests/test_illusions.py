@@ -369,3 +369,15 @@ def test_saved_model_scorer_on_the_project_export(tiny_patch_glow, tmp_path):
         tiny_patch_glow, N_BITS, draws=draws, seed=7)
     np.testing.assert_allclose(loaded(images), in_process(images), rtol=1e-5)
     assert loaded.description['n_bits'] == N_BITS
+
+
+def test_cli_on_the_shipped_model(tmp_path):
+  """`python -m tfp_glow.illusions brightness` on the committed model."""
+  from tfp_glow.illusions import cli  # pylint: disable=g-import-not-at-top
+  cli.main(['brightness', f'--out={tmp_path}'])
+  summary = json.loads((tmp_path / 'brightness.json').read_text())
+  for condition in summary['conditions'].values():
+    # Each likelihood curve peaks near its surround's grey.
+    assert abs(condition['peak']['paper'] - condition['surround']) <= 16
+  assert (tmp_path / 'brightness.png').stat().st_size > 0
+  assert (tmp_path / 'brightness.csv').stat().st_size > 0
