@@ -1,0 +1,543 @@
+r"""Throughput of tfp_glow against `tfp.bijectors.Glow` at a matched config.
+
+    cd /work/main && PYTHONPATH=. python bench/throughput.py          # full
+    PYTHONPATH=. python bench/throughput.py --quick                   # smoke
+
+One run measures, for each flow in its own subprocess (so that each peak RSS
+is that flow's alone) and under XLA (`jit_compile=True`) and plain
+`tf.function`:
+
+  inverse   images -> latent only (`dist.bijector.inverse`), no log-det
+  log_prob  `dist.log_prob(images)`: the same pass plus the log-det
+  train     one Adam step on `-mean(log_prob)`
+  sample    `batch` samples (latent -> images)
+
+plus parameter count and peak RSS, and in a third subprocess the float32
+matmul peak of this machine at the same thread count. It prints a table and,
+as its LAST line, one JSON object (fields: bench/README.md).
+
+`log_prob / inverse` shows whether the coupling networks run once per
+`log_prob`: TFP asks a bijector for `inverse` and `inverse_log_det_jacobian`
+separately and `tfb.Glow`'s RealNVP couplings run their network for each, so
+its ratio is about 0.5; tfp_glow computes the log-det in the same pass (ratio
+about 1).
+
+Matched config (default): 32x32x3 images, L=3 levels, K=8 steps, 400 hidden
+channels, affine coupling, LU 1x1 convolutions, ActNorm, batch 16, 2 threads.
+`tfb.Glow(output_shape, num_glow_blocks=L, num_steps_per_block=K,
+coupling_bijector_fn=GlowDefaultNetwork(shape, num_hidden=400),
+exit_bijector_fn=GlowDefaultExitNetwork, grab_after_block=(0.5,)*(L-1)+(0,),
+use_actnorm=True)` maps latents to images in its forward direction; it is
+wrapped as `TransformedDistribution(Sample(Normal(0, 1), [D]),
+Chain([Shift(0.5), glow]))` so that both flows model images in [0, 1]
+centred on 0 (tfp_glow shifts by -0.5 internally), and both get the same
+dequantized random images.
+"""
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+
+_REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+if _REPO not in sys.path:
+  sys.path.insert(0, _REPO)
+
+from bench import common  # pylint: disable=g-import-not-at-top
+
+FLOWS = ('tfp_glow', 'tfb_glow')
+MEASURES = ('inverse', 'log_prob', 'train', 'sample')
+MODES = ('xla', 'nonxla')
+
+QUICK = dict(image_shape=(8, 8, 3), num_levels=2, num_steps=2,
+             hidden_channels=16, batch=4, seconds=0.3, matmul_size=256,
+             matmul_seconds=0.3)
+
+
+def parse_args(argv=None):
+  p = argparse.ArgumentParser(
+      description=__doc__.split('\n\n')[0],
+      formatter_class=argparse.RawDescriptionHelpFormatter)
+  p.add_argument('--flow', default='all',
+                 choices=('all',) + FLOWS + ('matmul',),
+                 help='all: launch one subprocess per flow (and one for the '
+                 'matmul peak), print the table and the JSON line. Otherwise '
+                 'measure just that one and print its JSON line.')
+  p.add_argument('--quick', action='store_true',
+                 help='tiny smoke config (8x8x3, L=2, K=2, hidden 16, '
+                 'batch 4, 0.3 s per measurement); explicit flags win.')
+  p.add_argument('--image_shape', default=None, help='H,W,C (32,32,3)')
+  p.add_argument('--num_levels', type=int, default=None, help='L (3)')
+  p.add_argument('--num_steps', type=int, default=None, help='K (8)')
+  p.add_argument('--hidden_channels', type=int, default=None, help='(400)')
+  p.add_argument('--batch', type=int, default=None, help='(16)')
+  p.add_argument('--seconds', type=float, default=None,
+                 help='timed seconds per measurement, after the warm-up '
+                 'call (5)')
+  p.add_argument('--min_iters', type=int, default=2,
+                 help='at least this many timed calls per measurement, '
+                 'unless one call alone takes longer than --seconds')
+  p.add_argument('--threads', type=int, default=2,
+                 help='TF intra- and inter-op threads')
+  p.add_argument('--memory', default='invertible',
+                 choices=('invertible', 'store'),
+                 help="tfp_glow's gradient memory mode")
+  p.add_argument('--learning_rate', type=float, default=1e-4,
+                 help='Adam learning rate (tfb.Glow diverges at 1e-3)')
+  p.add_argument('--measures', default=','.join(MEASURES),
+                 help=f'comma-separated subset of {",".join(MEASURES)}')
+  p.add_argument('--modes', default=','.join(MODES),
+                 help='comma-separated subset of xla,nonxla')
+  p.add_argument('--matmul_size', type=int, default=None,
+                 help='n of the n x n float32 matmul peak (2048)')
+  p.add_argument('--matmul_seconds', type=float, default=None, help='(3)')
+  p.add_argument('--seed', type=int, default=0)
+  args = p.parse_args(argv)
+
+  defaults = dict(image_shape=(32, 32, 3), num_levels=3, num_steps=8,
+                  hidden_channels=400, batch=16, seconds=5.,
+                  matmul_size=2048, matmul_seconds=3.)
+  if args.quick:
+    defaults.update(QUICK)
+  if isinstance(args.image_shape, str):
+    args.image_shape = tuple(int(d) for d in args.image_shape.split(','))
+  for name, value in defaults.items():
+    if getattr(args, name) is None:
+      setattr(args, name, value)
+  args.measures = [m for m in args.measures.split(',') if m]
+  args.modes = [m for m in args.modes.split(',') if m]
+  for m in args.measures:
+    if m not in MEASURES:
+      p.error(f'--measures: unknown {m!r}; choose from {MEASURES}')
+  for m in args.modes:
+    if m not in MODES:
+      p.error(f'--modes: unknown {m!r}; choose from {MODES}')
+  return args
+
+
+def _config(args):
+  return dict(image_shape=list(args.image_shape), num_levels=args.num_levels,
+              num_steps=args.num_steps, hidden_channels=args.hidden_channels,
+              batch=args.batch, threads=args.threads, memory=args.memory,
+              learning_rate=args.learning_rate, seconds=args.seconds,
+              coupling='affine', permutation='lu')
+
+
+# --- Child: one flow (or the matmul peak) in this process ---------------------
+
+
+def _import_tf(threads):
+  """Imports TensorFlow with `threads` intra/inter-op threads, before any op."""
+  os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
+  import tensorflow as tf  # pylint: disable=g-import-not-at-top
+  tf.config.threading.set_intra_op_parallelism_threads(threads)
+  tf.config.threading.set_inter_op_parallelism_threads(threads)
+  return tf
+
+
+def _log(message):
+  print(f'[{time.strftime("%H:%M:%S")}] {message}', file=sys.stderr,
+        flush=True)
+
+
+def build_flow(tf, name, args):
+  """The distribution over `[0, 1]` images for flow `name`."""
+  import tensorflow_probability as tfp  # pylint: disable=g-import-not-at-top
+  tfb, tfd = tfp.bijectors, tfp.distributions
+  if name == 'tfp_glow':
+    import tfp_glow  # pylint: disable=g-import-not-at-top
+    return tfp_glow.glow(
+        image_shape=args.image_shape, num_levels=args.num_levels,
+        num_steps=args.num_steps, hidden_channels=args.hidden_channels,
+        coupling='affine', permutation='lu', memory=args.memory,
+        seed=args.seed)
+  tf.random.set_seed(args.seed)  # Keras' he_normal and the 1x1 convs.
+  levels, hidden = args.num_levels, args.hidden_channels
+  glow = tfb.Glow(
+      output_shape=tuple(args.image_shape),
+      num_glow_blocks=levels,
+      num_steps_per_block=args.num_steps,
+      coupling_bijector_fn=lambda shape: tfb.GlowDefaultNetwork(
+          shape, num_hidden=hidden, kernel_shape=3),
+      exit_bijector_fn=tfb.GlowDefaultExitNetwork,
+      grab_after_block=(0.5,) * (levels - 1) + (0.,),  # tfb's default.
+      use_actnorm=True,
+      seed=args.seed)
+  size = 1
+  for d in args.image_shape:
+    size *= d
+  # tfb.Glow's forward is latent -> image; Shift(0.5) makes it model [0, 1]
+  # images centred on 0, as tfp_glow does with its internal Shift(-0.5).
+  return tfd.TransformedDistribution(
+      tfd.Sample(tfd.Normal(0., 1.), [size]),
+      tfb.Chain([tfb.Shift(0.5), glow]))
+
+
+def _cells(tf, name, dist, args):
+  """`{(measure, mode): (function, argument)}` for the requested cells."""
+  import keras  # pylint: disable=g-import-not-at-top
+  variables = list(dist.trainable_variables)
+  optimizer = keras.optimizers.Adam(args.learning_rate)
+  optimizer.build(variables)
+
+  def inverse(x):
+    return dist.bijector.inverse(tf.identity(x))  # Fresh: no cache hit.
+
+  def log_prob(x):
+    return dist.log_prob(tf.identity(x))
+
+  def train(x):
+    with tf.GradientTape() as tape:
+      loss = -tf.reduce_mean(dist.log_prob(tf.identity(x)))
+    grads = tape.gradient(loss, variables)
+    optimizer.apply_gradients(zip(grads, variables))
+    return loss
+
+  def sample(seed):
+    if name == 'tfp_glow':
+      import tfp_glow  # pylint: disable=g-import-not-at-top
+      return tfp_glow.sample(dist, args.batch, temperature=1.0, seed=seed)
+    return dist.sample(args.batch, seed=seed)
+
+  fns = dict(inverse=inverse, log_prob=log_prob, train=train, sample=sample)
+  cells = {}
+  for mode in args.modes:
+    for measure in args.measures:
+      cells[measure, mode] = tf.function(fns[measure],
+                                         jit_compile=(mode == 'xla'))
+  return cells
+
+
+def count_ops(concrete, op_types=('Conv2D',)):
+  """Ops of `op_types` in a traced function, nested functions included.
+
+  Each `tf.while_loop` body and `tf.cond` branch is counted once, however
+  often it runs: the count says how many convolutions the program has, so
+  `log_prob` with as many as `inverse` runs each network once per step.
+  """
+  graph_def = concrete.graph.as_graph_def()
+  count = sum(node.op in op_types for node in graph_def.node)
+  for function in graph_def.library.function:
+    count += sum(node.op in op_types for node in function.node_def)
+  return count
+
+
+def run_flow(args):
+  """Measures one flow; returns its result dict (the child's JSON line)."""
+  import numpy as np  # pylint: disable=g-import-not-at-top
+  tf = _import_tf(args.threads)
+  load_start = common.load_average()
+  rng = np.random.default_rng(args.seed)
+  pixels = rng.integers(0, 256, size=(args.batch,) + tuple(args.image_shape))
+  # Uniformly dequantized 8-bit images in [0, 1], the same for both flows.
+  images = tf.constant(((pixels + rng.uniform(size=pixels.shape)) / 256.)
+                       .astype(np.float32))
+
+  start = time.perf_counter()
+  dist = build_flow(tf, args.flow, args)
+  build_s = time.perf_counter() - start
+  start = time.perf_counter()
+  initial_log_prob = dist.log_prob(images).numpy()  # ActNorm data init.
+  init_s = time.perf_counter() - start
+  variables = dist.trainable_variables
+  params = int(sum(np.prod(v.shape) for v in variables))
+  conv_params = int(sum(np.prod(v.shape) for v in variables
+                        if len(v.shape) >= 4))
+  _log(f'{args.flow}: built in {build_s:.1f} s, ActNorm init '
+       f'{init_s:.1f} s, {params:,} parameters')
+
+  cells = _cells(tf, args.flow, dist, args)
+  results = {}
+  for (measure, mode), fn in cells.items():
+    key = f'{measure}_{mode}'
+    if measure == 'sample':
+      seeds = iter(range(1, 1 << 30))
+      call = lambda fn=fn, seeds=seeds: fn(
+          tf.constant([next(seeds), args.seed])).numpy()
+    else:
+      call = lambda fn=fn: fn(images).numpy()
+    outputs = []
+    try:
+      first, times = common.time_calls(
+          lambda call=call: outputs.append(call()), args.seconds,
+          min_iters=args.min_iters)
+    except Exception as e:  # pylint: disable=broad-except
+      _log(f'{args.flow} {key}: FAILED {type(e).__name__}: {e}')
+      results[key] = dict(error=f'{type(e).__name__}: {str(e)[:500]}')
+      continue
+    argument = (tf.constant([0, 0]) if measure == 'sample' else images)
+    results[key] = dict(
+        common.summarize(times, args.batch), first_call_s=first,
+        conv_ops=count_ops(fn.get_concrete_function(argument)),
+        finite=bool(np.all(np.isfinite(outputs[-1]))),
+        rss_mb_after=common.peak_rss_mb())
+    del outputs[:]
+    _log(f'{args.flow} {key}: {results[key]["images_per_s"]:.2f} img/s '
+         f'({results[key]["iters"]} iters), first call {first:.1f} s')
+
+  return dict(
+      flow=args.flow, config=_config(args), params=params,
+      conv_kernel_params=conv_params, build_s=build_s, init_s=init_s,
+      initial_bits_per_dim=float(
+          -np.mean(initial_log_prob) / (np.prod(args.image_shape) *
+                                        np.log(2.)) + 8.),
+      cells=results, peak_rss_mb=common.peak_rss_mb(),
+      load_average=[load_start, common.load_average()],
+      tf_version=tf.__version__)
+
+
+def run_matmul(args):
+  """The float32 matmul throughput of this machine at `args.threads`."""
+  tf = _import_tf(args.threads)
+  n, reps = args.matmul_size, 4
+  a = tf.random.normal([n, n], seed=1)
+  b = tf.random.normal([n, n], seed=2) / n ** 0.5  # Keeps the chain bounded.
+
+  @tf.function
+  def chain(a):
+    for _ in range(reps):
+      a = tf.matmul(a, b)
+    return tf.reduce_sum(a)
+
+  first, times = common.time_calls(lambda: chain(a).numpy(),
+                                   args.matmul_seconds, min_iters=3)
+  median = sorted(times)[len(times) // 2]
+  return dict(flow='matmul', n=n, threads=args.threads, iters=len(times),
+              gflops=reps * 2 * n ** 3 / median / 1e9,
+              gflops_best=reps * 2 * n ** 3 / min(times) / 1e9,
+              first_call_s=first, peak_rss_mb=common.peak_rss_mb())
+
+
+# --- Parent: one subprocess per flow, then the table and the JSON line --------
+
+
+def _child_argv(args, flow):
+  return [
+      sys.executable, os.path.abspath(__file__), f'--flow={flow}',
+      '--image_shape=' + ','.join(map(str, args.image_shape)),
+      f'--num_levels={args.num_levels}', f'--num_steps={args.num_steps}',
+      f'--hidden_channels={args.hidden_channels}', f'--batch={args.batch}',
+      f'--seconds={args.seconds}', f'--min_iters={args.min_iters}',
+      f'--threads={args.threads}', f'--memory={args.memory}',
+      f'--learning_rate={args.learning_rate}',
+      '--measures=' + ','.join(args.measures),
+      '--modes=' + ','.join(args.modes),
+      f'--matmul_size={args.matmul_size}',
+      f'--matmul_seconds={args.matmul_seconds}', f'--seed={args.seed}']
+
+
+def _run_child(args, flow):
+  """Runs one child; returns its JSON dict, or `{'error': ...}`."""
+  env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL='2')
+  env['PYTHONPATH'] = os.pathsep.join(
+      [_REPO] + [p for p in env.get('PYTHONPATH', '').split(os.pathsep) if p])
+  _log(f'starting {flow} subprocess')
+  proc = subprocess.run(_child_argv(args, flow), stdout=subprocess.PIPE,
+                        env=env, text=True, check=False)
+  result = common.last_json_line(proc.stdout)
+  if proc.returncode or result is None:
+    return dict(flow=flow, error=f'exit status {proc.returncode}; stdout '
+                f'tail: {proc.stdout[-500:]!r}')
+  return result
+
+
+def _get(result, key, field='images_per_s'):
+  cell = (result.get('cells') or {}).get(key) or {}
+  return cell.get(field)
+
+
+def _ratio(a, b):
+  return a / b if a is not None and b else None
+
+
+def summarize_run(args, results, wall_s):
+  """The JSON summary of a full run from the children's results."""
+  ours, theirs, matmul = (results['tfp_glow'], results['tfb_glow'],
+                          results['matmul'])
+  layers = common.conv_layers(args.image_shape, args.num_levels,
+                              args.num_steps, args.hidden_channels)
+  forward_flops = common.forward_flops_per_image(layers)
+  train_flops = 3 * forward_flops  # Forward + backward ~ 3x forward.
+  peak = matmul.get('gflops')
+
+  def peak_fraction(result, mode):
+    rate = _get(result, f'train_{mode}')
+    if rate is None or not peak:
+      return None
+    return rate * train_flops / (peak * 1e9)
+
+  summary = dict(
+      train_ratio_vs_tfb=_ratio(_get(ours, 'train_xla'),
+                                _get(theirs, 'train_xla')),
+      logprob_ratio_vs_tfb=_ratio(_get(ours, 'log_prob_xla'),
+                                  _get(theirs, 'log_prob_xla')),
+      sample_ratio_vs_tfb=_ratio(_get(ours, 'sample_xla'),
+                                 _get(theirs, 'sample_xla')),
+      inverse_ratio_vs_tfb=_ratio(_get(ours, 'inverse_xla'),
+                                  _get(theirs, 'inverse_xla')),
+      train_ratio_vs_tfb_nonxla=_ratio(_get(ours, 'train_nonxla'),
+                                       _get(theirs, 'train_nonxla')),
+      logprob_ratio_vs_tfb_nonxla=_ratio(_get(ours, 'log_prob_nonxla'),
+                                         _get(theirs, 'log_prob_nonxla')),
+      sample_ratio_vs_tfb_nonxla=_ratio(_get(ours, 'sample_nonxla'),
+                                        _get(theirs, 'sample_nonxla')),
+      inverse_ratio_vs_tfb_nonxla=_ratio(_get(ours, 'inverse_nonxla'),
+                                         _get(theirs, 'inverse_nonxla')),
+      train_peak_fraction=peak_fraction(ours, 'xla'),
+      train_peak_fraction_nonxla=peak_fraction(ours, 'nonxla'),
+      train_peak_fraction_tfb=peak_fraction(theirs, 'xla'),
+      train_peak_fraction_tfb_nonxla=peak_fraction(theirs, 'nonxla'),
+      logprob_over_inverse={
+          flow: {mode: _ratio(_get(results[flow], f'log_prob_{mode}'),
+                              _get(results[flow], f'inverse_{mode}'))
+                 for mode in MODES} for flow in FLOWS},
+      conv_ops={flow: {k: v.get('conv_ops') for k, v in
+                       (results[flow].get('cells') or {}).items()}
+                for flow in FLOWS},
+      conv_ops_logprob_over_inverse={
+          flow: _ratio(_get(results[flow], 'log_prob_nonxla', 'conv_ops'),
+                       _get(results[flow], 'inverse_nonxla', 'conv_ops'))
+          for flow in FLOWS},
+      first_step_s={flow: _get(results[flow], 'train_xla', 'first_call_s')
+                    for flow in FLOWS},
+      first_step_s_nonxla={
+          flow: _get(results[flow], 'train_nonxla', 'first_call_s')
+          for flow in FLOWS},
+      params={flow: results[flow].get('params') for flow in FLOWS},
+      peak_rss_mb={flow: results[flow].get('peak_rss_mb') for flow in FLOWS},
+      images_per_s={flow: {k: v.get('images_per_s') for k, v in
+                           (results[flow].get('cells') or {}).items()}
+                    for flow in FLOWS},
+      images_per_s_best={flow: {k: args.batch / v['s_per_iter_min']
+                                for k, v in
+                                (results[flow].get('cells') or {}).items()
+                                if v.get('s_per_iter_min')}
+                         for flow in FLOWS},
+      first_call_s={flow: {k: v.get('first_call_s') for k, v in
+                           (results[flow].get('cells') or {}).items()}
+                    for flow in FLOWS},
+      matmul_peak_gflops=peak,
+      forward_gflop_per_image=forward_flops / 1e9,
+      train_gflop_per_image=train_flops / 1e9,
+      conv_kernel_params_match={
+          flow: results[flow].get('conv_kernel_params') ==
+          common.conv_kernel_params(layers) for flow in FLOWS},
+      config=_config(args),
+      load_average={flow: results[flow].get('load_average')
+                    for flow in FLOWS},
+      wall_s=wall_s,
+      errors={flow: r['error'] for flow, r in results.items()
+              if r.get('error')} | {
+                  f'{flow}/{k}': v['error'] for flow in FLOWS
+                  for k, v in (results[flow].get('cells') or {}).items()
+                  if v.get('error')},
+  )
+  return summary
+
+
+def _fmt(value, spec='.2f'):
+  return '-' if value is None else format(value, spec)
+
+
+def table(args, results, summary):
+  """The human-readable table."""
+  ours, theirs = results['tfp_glow'], results['tfb_glow']
+  names = dict(inverse='inverse only', log_prob='log_prob', train='train step',
+               sample='sample')
+  rows = []
+  for mode in args.modes:
+    for measure in args.measures:
+      key = f'{measure}_{mode}'
+      rows.append([
+          f'{names[measure]} ({mode})', _fmt(_get(ours, key)),
+          _fmt(_get(theirs, key)),
+          _fmt(_ratio(_get(ours, key), _get(theirs, key))),
+          _fmt(_get(ours, key, 'first_call_s'), '.1f'),
+          _fmt(_get(theirs, key, 'first_call_s'), '.1f')])
+  for mode in args.modes:
+    ratio = summary['logprob_over_inverse']
+    rows.append([f'log_prob / inverse ({mode})',
+                 _fmt(ratio['tfp_glow'][mode]), _fmt(ratio['tfb_glow'][mode]),
+                 '', '', ''])
+  ratio = summary['conv_ops_logprob_over_inverse']
+  rows.append(['Conv2D ops log_prob / inverse', _fmt(ratio['tfp_glow']),
+               _fmt(ratio['tfb_glow']), '', '', ''])
+  for mode in args.modes:
+    suffix = '' if mode == 'xla' else '_nonxla'
+    rows.append([f'train peak fraction ({mode})',
+                 _fmt(summary['train_peak_fraction' + suffix], '.3f'),
+                 _fmt(summary['train_peak_fraction_tfb' + suffix], '.3f'),
+                 '', '', ''])
+  rows.append(['params', _fmt(ours.get('params'), ','),
+               _fmt(theirs.get('params'), ','), '', '', ''])
+  rows.append(['peak RSS (MiB)', _fmt(ours.get('peak_rss_mb'), '.0f'),
+               _fmt(theirs.get('peak_rss_mb'), '.0f'),
+               _fmt(_ratio(ours.get('peak_rss_mb'),
+                           theirs.get('peak_rss_mb'))), '', ''])
+  header = ['images/s', 'tfp_glow', 'tfb.Glow', 'ratio', 'first s (ours)',
+            'first s (tfb)']
+  c = summary['config']
+  lines = [
+      f'Glow throughput: {"x".join(map(str, c["image_shape"]))}, '
+      f'L={c["num_levels"]}, K={c["num_steps"]}, hidden '
+      f'{c["hidden_channels"]}, batch {c["batch"]}, {c["threads"]} threads, '
+      f'{c["seconds"]:g} s per measurement (median), tfp_glow memory='
+      f'{c["memory"]}',
+      common.format_table(header, rows),
+      'ratio = tfp_glow / tfb.Glow images/s; first s = the warm-up call '
+      '(trace + compile + run).',
+      f'model: {summary["forward_gflop_per_image"]:.2f} GFLOP/image forward, '
+      f'{summary["train_gflop_per_image"]:.2f} training (3x); matmul peak '
+      f'{_fmt(summary["matmul_peak_gflops"], ".1f")} GFLOP/s '
+      f'({args.matmul_size}x{args.matmul_size}, {args.threads} threads).',
+  ]
+  loads = [v for flow in FLOWS for v in (summary['load_average'][flow] or [])
+           if v is not None]
+  if loads and max(loads) > args.threads + 0.5:
+    lines.append(f'WARNING: 1-min load average reached {max(loads):.1f} on '
+                 f'this machine during the run; other processes share the '
+                 'CPUs and the timings are noisy.')
+  if summary['errors']:
+    lines.append(f'ERRORS: {json.dumps(summary["errors"])}')
+  return '\n'.join(lines)
+
+
+def _git_state():
+  """`(commit, dirty)` of the repository, or `(None, None)` without git."""
+  try:
+    run = lambda *cmd: subprocess.run(
+        ['git', '-C', _REPO] + list(cmd), capture_output=True, text=True,
+        check=True).stdout.strip()
+    return run('rev-parse', 'HEAD'), bool(run('status', '--porcelain',
+                                              '--untracked-files=no'))
+  except (OSError, subprocess.CalledProcessError):
+    return None, None
+
+
+def run_all(args):
+  start = time.perf_counter()
+  git_commit, git_dirty = _git_state()
+  results = {}
+  for flow in ('matmul',) + FLOWS:
+    results[flow] = _run_child(args, flow)
+  wall_s = time.perf_counter() - start
+  summary = summarize_run(args, results, wall_s)
+  summary.update(git_commit=git_commit, git_dirty=git_dirty)
+  print(table(args, results, summary))
+  print(json.dumps(summary, sort_keys=True))
+  return 1 if summary['errors'] else 0
+
+
+def main(argv=None):
+  args = parse_args(argv)
+  if args.flow == 'all':
+    return run_all(args)
+  result = run_matmul(args) if args.flow == 'matmul' else run_flow(args)
+  print(json.dumps(result, sort_keys=True))
+  return 0
+
+
+if __name__ == '__main__':
+  sys.exit(main())
