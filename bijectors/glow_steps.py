@@ -215,12 +215,10 @@ class GlowSteps(one_pass.OnePassBijector):
       if inverse:
         weight = tf.linalg.inv(weight)
     else:
-      weight, inverse_weight = invertible_1x1_conv.lu_weights(
+      weight = invertible_1x1_conv.lu_weight(
           p['lu_permutation'], p['lower'], p['upper'], p['lu_sign_s'],
-          p['log_s'])
+          p['log_s'], inverse=inverse)
       log_det = tf.reduce_sum(p['log_s'])
-      if inverse:
-        weight = inverse_weight
     return tf.matmul(x, weight), (-log_det if inverse else log_det)
 
   def _step_forward(self, x, p, init=False):

@@ -5,7 +5,7 @@ import tensorflow as tf
 
 from bijectors import one_pass
 
-__all__ = ['Invertible1x1Conv', 'lu_init', 'lu_weights', 'random_rotation']
+__all__ = ['Invertible1x1Conv', 'lu_init', 'lu_weight', 'random_rotation']
 
 _PARAMETRIZATIONS = ('lu', 'plain')
 
@@ -101,13 +101,15 @@ class Invertible1x1Conv(one_pass.OnePassBijector):
 
   def weight_matrix(self):
     """Returns `W`, the `[C, C]` matrix of the forward map `Y = X @ W`."""
-    return self._weights()[0]
+    return self._weight()
 
-  def _weights(self):
+  def _weight(self, inverse=False):
+    """`W`, or `W^-1` with `inverse`."""
     if self._parametrization == 'plain':
-      return tf.convert_to_tensor(self.weight), tf.linalg.inv(self.weight)
-    return lu_weights(self._permutation, self.lower, self.upper,
-                      self._sign_s, self.log_s)
+      return (tf.linalg.inv(self.weight) if inverse else
+              tf.convert_to_tensor(self.weight))
+    return lu_weight(self._permutation, self.lower, self.upper,
+                     self._sign_s, self.log_s, inverse=inverse)
 
   def _log_abs_det(self):
     if self._parametrization == 'plain':
@@ -121,11 +123,11 @@ class Invertible1x1Conv(one_pass.OnePassBijector):
 
   def _forward_and_log_det(self, x):
     self._check_channels(x)
-    return tf.matmul(x, self._weights()[0]), self._log_abs_det()
+    return tf.matmul(x, self._weight()), self._log_abs_det()
 
   def _inverse_and_log_det(self, y):
     self._check_channels(y)
-    return tf.matmul(y, self._weights()[1]), -self._log_abs_det()
+    return tf.matmul(y, self._weight(inverse=True)), -self._log_abs_det()
 
   def _parameter_control_dependencies(self, is_init):
     if not self.validate_args or is_init:
@@ -156,11 +158,12 @@ def lu_init(w):
               sign_s=np.sign(s), log_s=np.log(np.abs(s)))
 
 
-def lu_weights(permutation, lower, upper, sign_s, log_s):
-  """`(W, W^-1)` from LU parameters (any leading batch axes).
+def lu_weight(permutation, lower, upper, sign_s, log_s, inverse=False):
+  """`W` (or `W^-1` with `inverse`) from LU parameters (any leading axes).
 
   `W = P (L * mask_lower + I) (U * mask_upper + diag(sign_s * exp(log_s)))`,
-  and `W^-1 = U^-1 L^-1 P^T` by two triangular solves (XLA-compilable).
+  and `W^-1 = U^-1 L^-1 P^T` by two triangular solves (XLA-compilable); only
+  the matrix asked for is computed.
   """
   c = log_s.shape[-1]
   dtype = log_s.dtype
@@ -168,12 +171,12 @@ def lu_weights(permutation, lower, upper, sign_s, log_s):
   lower = tf.linalg.band_part(lower, -1, 0) * (1. - eye) + eye
   upper = (tf.linalg.band_part(upper, 0, -1) * (1. - eye) +
            tf.linalg.diag(sign_s * tf.exp(log_s)))
-  weight = tf.matmul(permutation, tf.matmul(lower, upper))
+  if not inverse:
+    return tf.matmul(permutation, tf.matmul(lower, upper))
   eye = tf.broadcast_to(eye, tf.shape(lower))
   lower_inv = tf.linalg.triangular_solve(lower, eye, lower=True)
-  inverse = tf.matmul(tf.linalg.triangular_solve(upper, lower_inv, lower=False),
-                      permutation, transpose_b=True)
-  return weight, inverse
+  return tf.matmul(tf.linalg.triangular_solve(upper, lower_inv, lower=False),
+                   permutation, transpose_b=True)
 
 
 def _lu_decompose(w):
