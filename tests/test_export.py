@@ -144,3 +144,8 @@ def test_class_conditional_export_takes_labels(tmp_path):
   sample = m.signatures['sample'](n=tf.constant(3), temperature=tf.constant(
       0.5), seed=tf.constant(1, tf.int64), labels=tf.constant(labels))
   assert sample['images'].shape == [3, 4, 4, 1]
+  np.testing.assert_allclose(
+      m.signatures['classify'](images=tf.constant(
+          images / 255., tf.float32))['logits'],
+      tfp_glow.classifier.class_logits(dist, images / 255.), rtol=1e-5,
+      atol=1e-6)

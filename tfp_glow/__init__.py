@@ -1,5 +1,6 @@
 """tfp-glow: Glow (Kingma & Dhariwal 2018) as a TFP distribution."""
 
+from tfp_glow import classifier
 from tfp_glow.codec import decode
 from tfp_glow.codec import encode
 from tfp_glow.codec import sample

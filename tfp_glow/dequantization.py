@@ -5,7 +5,8 @@ import math
 import numpy as np
 import tensorflow as tf
 
-__all__ = ['bits_per_dim', 'dequantize', 'check_n_bits']
+__all__ = ['bits_per_dim', 'check_n_bits', 'dequantize',
+           'log_prob_to_bits_per_dim']
 
 
 def check_n_bits(n_bits):
@@ -61,7 +62,7 @@ def dequantize(images, n_bits=8, seed=None, dtype=tf.float32):
   return (bins + noise) / n_bins
 
 
-def bits_per_dim(dist, images, n_bits=8, seed=None):
+def bits_per_dim(dist, images, n_bits=8, seed=None, labels=None):
   """Per-image bits per dimension of integer `images`, openai/glow's objective.
 
   With `x` the dequantized image in `[0, 1]^D` (see `dequantize`) and
@@ -79,12 +80,23 @@ def bits_per_dim(dist, images, n_bits=8, seed=None):
     images: integer pixels 0..255 of shape `[..., H, W, C]`.
     n_bits: bits per pixel the model was trained with, 1..8.
     seed: dequantization noise, as in `dequantize`.
+    labels: for a class-conditional Glow, the images' classes (the
+      conditional bits/dim of `images` given `labels`).
 
   Returns:
     A float tensor with the batch shape of `images`.
   """
   x = dequantize(images, n_bits, seed=seed, dtype=dist.dtype)
   num_dims = int(np.prod(dist.event_shape))
-  log_prob = dist.log_prob(x)
+  if labels is None:
+    log_prob = dist.log_prob(x)
+  else:
+    log_prob = dist.log_prob(
+        x, bijector_kwargs={'conditional_input': labels})
+  return log_prob_to_bits_per_dim(log_prob, num_dims, n_bits)
+
+
+def log_prob_to_bits_per_dim(log_prob, num_dims, n_bits):
+  """`-(log p(x) - D log(2**n_bits)) / (D log 2)`, see `bits_per_dim`."""
   return -(log_prob - num_dims * math.log(2. ** n_bits)) / (
       num_dims * math.log(2.))

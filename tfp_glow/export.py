@@ -21,7 +21,9 @@ Signatures (every batch dimension dynamic; `H, W, C` the model's image shape,
 * `config`: no inputs -> `config`, the model's configuration as JSON.
 
 A class-conditional model (`num_classes`) takes one more input in every
-signature but `config`: `labels`, int32 `[N]` (`[n]` for `sample`).
+signature but `config`: `labels`, int32 `[N]` (`[n]` for `sample`); and has
+one more signature, `classify`: `images` float32 -> `logits` `[N, classes]`
+of openai/glow's classifier head on the top latent (`tfp_glow.classifier`).
 
 A wrong image size or channel count fails with a message naming the expected
 and the received shape.
@@ -35,6 +37,7 @@ import tempfile
 
 import tensorflow as tf
 
+from tfp_glow import classifier
 from tfp_glow import codec
 from tfp_glow import dequantization
 
@@ -80,6 +83,9 @@ class _ServingModule(tf.Module):
         input_signature=[tf.TensorSpec([None, None], tf.float32, name='z')] +
         labels)
     self.config = tf.function(self._config, input_signature=[])
+    if self._conditional:
+      self.classify = tf.function(self._classify,
+                                  input_signature=[images_float])
 
   def _check_images(self, images):
     """Checks `[N, H, W, C]` at run time, then fixes the static shape."""
@@ -144,6 +150,11 @@ class _ServingModule(tf.Module):
     x = codec.decode(self.dist, tf.cast(z, self.dist.dtype), labels=labels)
     return {'images': tf.cast(x, tf.float32)}
 
+  def _classify(self, images):
+    images = tf.cast(self._check_images(images), self.dist.dtype)
+    return {'logits': tf.cast(classifier.class_logits(self.dist, images),
+                              tf.float32)}
+
   def _config(self):
     return {'config': tf.constant(self._config_json)}
 
@@ -198,6 +209,8 @@ def save(dist, export_dir, n_bits, step=None, config=None):
   module = _ServingModule(dist, n_bits, full_config)
   signatures = {name: getattr(module, name) for name in (
       'serving_default', 'log_prob', 'sample', 'encode', 'decode', 'config')}
+  if dist.num_classes:
+    signatures['classify'] = module.classify
   tf.io.gfile.makedirs(export_dir)
   # Write beside the target, then rename: a reader (TF Serving polls the
   # directory) never sees a half-written version.

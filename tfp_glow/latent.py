@@ -345,11 +345,6 @@ class SavedModelLatentModel(LatentModel):
             config.setdefault(key, value)
         except ValueError:
           pass
-    if config.get('num_classes'):
-      raise ValueError(
-          f'{path}: a class-conditional export; its encode/decode signatures '
-          'take no labels. Use the distribution in process '
-          '(latent.from_distribution).')
     super().__init__(config['image_shape'], config.get('n_bits', 8),
                      config=config, dtype=np.float32, batch_size=batch_size,
                      description=path)
@@ -358,11 +353,13 @@ class SavedModelLatentModel(LatentModel):
     self._encode_fn = loaded.signatures['encode']
     self._decode_fn = loaded.signatures['decode']
 
-  def _encode(self, images):
-    return self._encode_fn(images=tf.constant(images))['z'].numpy()
+  def _encode(self, images, labels=None):
+    kwargs = {} if labels is None else dict(labels=tf.constant(labels))
+    return self._encode_fn(images=tf.constant(images), **kwargs)['z'].numpy()
 
-  def _decode(self, z):
-    return self._decode_fn(z=tf.constant(z))['images'].numpy()
+  def _decode(self, z, labels=None):
+    kwargs = {} if labels is None else dict(labels=tf.constant(labels))
+    return self._decode_fn(z=tf.constant(z), **kwargs)['images'].numpy()
 
 
 def from_distribution(dist, n_bits=8, batch_size=64):
@@ -551,19 +548,20 @@ def temperature_grid(model, temperatures, n_per=8, seed=0, labels=None):
       len(temperatures), int(n_per), *model.image_shape)
 
 
-def attribute_vectors(model, images, masks, z=None):
+def attribute_vectors(model, images, masks, z=None, labels=None):
   """`{name: mean z(mask) - mean z(~mask)}` for each boolean mask over images.
 
   openai/glow's `get_manipulators` ([1] Section 5): the difference of the
   mean latents of the images with and without the attribute. The images are
-  encoded once (or pass their latents `z`).
+  encoded once (or pass their latents `z`); `labels`: their classes, for a
+  class-conditional model.
 
   Raises:
     ValueError: a mask selects all or none of the images.
   """
   model = load(model)
   if z is None:
-    z = model.encode(images)
+    z = model.encode(images, labels)
   z = np.asarray(z, np.float64)
   vectors = {}
   for name, mask in masks.items():
@@ -580,9 +578,10 @@ def attribute_vectors(model, images, masks, z=None):
   return vectors
 
 
-def attribute_vector(model, images, mask):
+def attribute_vector(model, images, mask, labels=None):
   """`mean z(images[mask]) - mean z(images[~mask])`, a `[D]` vector."""
-  return attribute_vectors(model, images, {'attribute': mask})['attribute']
+  return attribute_vectors(model, images, {'attribute': mask},
+                           labels=labels)['attribute']
 
 
 def manipulate(model, x, vector, alphas, labels=None):
@@ -880,6 +879,12 @@ def parser():
   common.add_argument('--pad', type=int, default=2,
                       help='pixels between tiles')
   common.add_argument('--seed', type=int, default=0)
+  common.add_argument(
+      '--labels', type=_ints, default=None,
+      help='class-conditional models: comma-separated class ids. sample: a '
+      'block of rows per class (default: every class); other commands: one '
+      'per image, or one for all (default: the embedded digits\' own '
+      'labels)')
   common.add_argument('--batch_size', type=int, default=64)
   images = argparse.ArgumentParser(add_help=False)
   images.add_argument(
@@ -953,12 +958,48 @@ def _crop(args, model):
 
 
 def _input_images(args, model, default_rows):
-  """uint8 images fit to the model: --images, --dataset_index or defaults."""
+  """`(uint8 images, labels)`: --images, --dataset_index or defaults.
+
+  The labels are --labels, else (class-conditional models) the embedded
+  digits' own; None for an unconditional model.
+  """
   if args.images:
-    return fit_images(_read_images(args.images), model.image_shape,
-                      *_crop(args, model))
-  raw, _ = embedded_mnist(args.dataset_index or default_rows)
-  return fit_images(raw, model.image_shape, 'none')  # 28x28 digits, padded.
+    images = fit_images(_read_images(args.images), model.image_shape,
+                        *_crop(args, model))
+    digits = None
+  else:
+    raw, digits = embedded_mnist(args.dataset_index or default_rows)
+    images = fit_images(raw, model.image_shape, 'none')  # 28x28, padded.
+  return images, _image_labels(args, model, len(images), digits)
+
+
+def _image_labels(args, model, n, own=None):
+  """--labels broadcast to `n` images, else `own` (conditional), else None."""
+  if args.labels is not None:
+    if len(args.labels) not in (1, n):
+      raise ValueError(f'--labels needs one class or one per image ({n}), '
+                       f'got {len(args.labels)}.')
+    return np.broadcast_to(np.asarray(args.labels, np.int32), (n,))
+  if not model.num_classes:
+    return None
+  if own is None:
+    raise ValueError(f'the model is class-conditional ({model.num_classes} '
+                     'classes): pass --labels.')
+  return np.asarray(own, np.int32)
+
+
+def _sample_grid(args, model):
+  """Rows of samples per temperature (per class, for a conditional model)."""
+  if not model.num_classes:
+    if args.labels is not None:
+      raise ValueError('--labels given to a model that is not '
+                       'class-conditional.')
+    return temperature_grid(model, args.temperatures, args.n, args.seed)
+  labels = (args.labels if args.labels is not None else
+            list(range(model.num_classes)))
+  return np.concatenate([
+      temperature_grid(model, args.temperatures, args.n, args.seed, label)
+      for label in labels])
 
 
 def _run(args, model=None):
@@ -966,32 +1007,42 @@ def _run(args, model=None):
                batch_size=args.batch_size)
   summary = dict(command=args.command, model=model.description)
   if args.command == 'sample':
-    tiles = temperature_grid(model, args.temperatures, args.n, args.seed)
+    tiles = _sample_grid(args, model)
     summary.update(temperatures=args.temperatures)
+    if model.num_classes:
+      summary.update(labels=args.labels or list(range(model.num_classes)))
   elif args.command == 'interpolate':
-    x = model.from_uint8(_input_images(
-        args, model, embedded_digit_rows(DEFAULT_PAIR)))
+    x, labels = _input_images(args, model, embedded_digit_rows(DEFAULT_PAIR))
+    x = model.from_uint8(x)
     if len(x) < 2:
       raise ValueError('interpolate needs at least two images.')
-    tiles = interpolate(model, x[:-1], x[1:], args.steps, args.method)
+    # A path has one class: a conditional model encodes and decodes each
+    # pair under its first image's label.
+    tiles = interpolate(model, x[:-1], x[1:], args.steps, args.method,
+                        None if labels is None else labels[:-1])
     summary.update(method=args.method, steps=args.steps)
   elif args.command == 'manipulate':
     vector, counts = _attribute_vector_for(args, model)
     if args.images or args.dataset_index or args.dataset == EMBEDDED:
       digit = counts.get('digit')
       default_digits = [d for d in range(10) if d != digit][:args.num_images]
-      x = _input_images(args, model, embedded_digit_rows(default_digits))
+      x, labels = _input_images(args, model,
+                                embedded_digit_rows(default_digits))
     else:
-      x, _, _ = load_tfds(args.dataset, args.split, args.num_images,
-                          args.data_dir, model.image_shape,
-                          *_crop(args, model))
-    tiles = manipulate(model, model.from_uint8(x), vector, args.alphas)
+      x, features, _ = load_tfds(args.dataset, args.split, args.num_images,
+                                 args.data_dir, model.image_shape,
+                                 *_crop(args, model))
+      labels = _image_labels(args, model, len(x),
+                             _dataset_labels(model, features))
+    tiles = manipulate(model, model.from_uint8(x), vector, args.alphas,
+                       labels)
     summary.update(attribute=args.attribute, alphas=args.alphas,
                    vector_norm=float(np.linalg.norm(vector)), **counts)
   else:  # reconstruct
-    x = model.from_uint8(_input_images(
-        args, model, embedded_digit_rows(range(min(args.n, 10)))))
-    y = model.reconstruct(x)
+    x, labels = _input_images(args, model,
+                              embedded_digit_rows(range(min(args.n, 10))))
+    x = model.from_uint8(x)
+    y = model.reconstruct(x, labels)
     tiles = np.stack([x, y])
     summary.update(max_abs_error=float(np.abs(y - x).max()))
   path = save_grid(args.out, model.to_uint8(tiles), pad=args.pad,
@@ -1015,14 +1066,31 @@ def _attribute_vector_for(args, model):
     images = fit_images(raw, model.image_shape, 'none')
     features = {'label': labels.astype(np.int64)}
     info = None
+    own = labels
   else:
     images, features, info = load_tfds(
         args.dataset, args.split, args.num_examples, args.data_dir,
         model.image_shape, *_crop(args, model))
+    own = _dataset_labels(model, features)
   mask = attribute_masks(features, [args.attribute], info)[args.attribute]
-  vector = attribute_vector(model, model.from_uint8(images), mask)
+  # A conditional model encodes each image under its own class.
+  labels = (np.asarray(own, np.int32) if model.num_classes and own is not None
+            else None)
+  if model.num_classes and labels is None:
+    raise ValueError(
+        f'the model is class-conditional; the attribute images of '
+        f'{args.dataset} need their labels (feature '
+        f'{model.config.get("label_key", "label")!r} not found).')
+  vector = attribute_vector(model, model.from_uint8(images), mask, labels)
   counts.update(n_with=int(mask.sum()), n_without=int((~mask).sum()))
   return vector, counts
+
+
+def _dataset_labels(model, features):
+  """The class labels of tfds examples for a conditional model, or None."""
+  if not model.num_classes:
+    return None
+  return features.get(model.config.get('label_key') or 'label')
 
 
 def main(argv=None, model=None):

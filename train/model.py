@@ -5,6 +5,8 @@ is a `tf.Module`; the trainer holds it, exposes its variables to Keras, and
 defines one step of training and evaluation:
 
     bits/dim (per image)  =  tfp_glow.bits_per_dim(dist, uint8 images, n_bits)
+                             (given the labels, for a class-conditional model;
+                             + weight_y * bits_y, openai/glow's classifier)
     loss                  =  tf.nn.compute_average_loss(bits/dim)   per replica
     gradient              =  all-reduce(sum) over replicas          (global)
     if loss and gradient are finite:  clip by global norm, optimizer update
@@ -25,6 +27,12 @@ __all__ = ['GlowTrainer', 'sample_images']
 class GlowTrainer(keras.Model):
   """Trains `dist` on batches of uint8 images `[N, H, W, C]` with `fit`.
 
+  A class-conditional `dist` (`num_classes`) trains on `(images, labels)`
+  batches instead, int labels `[N]`; with `weight_y > 0` the loss adds
+  openai/glow's classifier term `weight_y * bits_y` (see
+  `tfp_glow.classifier`) and `fit`/`evaluate` also log `bits_y` and
+  `accuracy`.
+
   Compile it with an optimizer from `train.optim.make_optimizer` (those expect
   gradients already summed over replicas). `fit` logs `bpd` (the running mean
   of the training bits/dim), `grad_norm`, `lr` and `skipped` (steps whose
@@ -32,13 +40,21 @@ class GlowTrainer(keras.Model):
   `bpd`.
   """
 
-  def __init__(self, dist, n_bits, clip_grad_norm=0., **kwargs):
+  def __init__(self, dist, n_bits, clip_grad_norm=0., weight_y=0.,
+               **kwargs):
     super().__init__(**kwargs)
     self.dist = dist
     self.n_bits = int(n_bits)
     self.clip_grad_norm = float(clip_grad_norm)
+    self.conditional = bool(getattr(dist, 'num_classes', None))
+    self.weight_y = float(weight_y)
+    if self.weight_y < 0 or (self.weight_y and not self.conditional):
+      raise ValueError(f'weight_y={weight_y}: the classifier term needs a '
+                       'class-conditional model and weight_y >= 0.')
     self.bpd_tracker = keras.metrics.Mean(name='bpd')
     self.grad_norm_tracker = keras.metrics.Mean(name='grad_norm')
+    self.bits_y_tracker = keras.metrics.Mean(name='bits_y')
+    self.accuracy_tracker = keras.metrics.Mean(name='accuracy')
     # Batches seen (applied or skipped) and batches skipped; mirrored
     # counters updated once per step.
     self.step = tf.Variable(
@@ -60,26 +76,55 @@ class GlowTrainer(keras.Model):
 
   @property
   def metrics(self):
-    return [self.bpd_tracker, self.grad_norm_tracker]
+    metrics = [self.bpd_tracker, self.grad_norm_tracker]
+    if self.weight_y:
+      metrics += [self.bits_y_tracker, self.accuracy_tracker]
+    return metrics
 
-  def per_example_bpd(self, images):
+  def _unpack(self, batch):
+    """`images` or `(images, labels)` -> `(images, labels or None)`."""
+    images, labels = (tuple(batch) + (None,))[:2] if isinstance(
+        batch, (tuple, list)) else (batch, None)
+    if self.conditional and labels is None:
+      raise ValueError('a class-conditional model trains on (images, labels) '
+                       'batches; the dataset gives images only.')
+    return images, (labels if self.conditional else None)
+
+  def per_example_bpd(self, images, labels=None):
     """Bits/dim of each uint8 image, with fresh dequantization noise."""
-    return tfp_glow.bits_per_dim(self.dist, images, self.n_bits)
+    return tfp_glow.bits_per_dim(self.dist, images, self.n_bits,
+                                 labels=labels)
 
-  def call(self, images):
-    return self.per_example_bpd(images)
+  def per_example_loss(self, images, labels=None):
+    """`(loss, bits/dim)` per image; updates the classifier metrics."""
+    if not self.weight_y:
+      bpd = self.per_example_bpd(images, labels)
+      return bpd, bpd
+    bpd, logits = tfp_glow.classifier.bits_per_dim_and_class_logits(
+        self.dist, images, labels, self.n_bits)
+    bits_y = tfp_glow.classifier.classification_bits(logits, labels)
+    self.bits_y_tracker.update_state(bits_y)
+    self.accuracy_tracker.update_state(tf.cast(tf.equal(
+        tf.argmax(logits, axis=-1, output_type=tf.int32),
+        tf.cast(labels, tf.int32)), bpd.dtype))
+    return bpd + self.weight_y * bits_y, bpd
 
-  def train_step(self, images):
+  def call(self, batch):
+    return self.per_example_bpd(*self._unpack(batch))
+
+  def train_step(self, batch):
+    images, labels = self._unpack(batch)
     variables = self.trainable_weights
     with tf.GradientTape() as tape:
-      bpd = self.per_example_bpd(images)
-      loss = tf.nn.compute_average_loss(bpd)
+      per_example, bpd = self.per_example_loss(images, labels)
+      loss = tf.nn.compute_average_loss(per_example)
+      bpd = tf.nn.compute_average_loss(bpd)
     grads = tape.gradient(loss, variables)
     grads = [tf.zeros_like(v) if g is None else tf.convert_to_tensor(g)
              for g, v in zip(grads, variables)]
     context = tf.distribute.get_replica_context()
-    loss, grads = context.all_reduce(tf.distribute.ReduceOp.SUM,
-                                     (loss, grads))
+    loss, bpd, grads = context.all_reduce(tf.distribute.ReduceOp.SUM,
+                                          (loss, bpd, grads))
     norm = tf.linalg.global_norm(grads)
     finite = tf.logical_and(tf.math.is_finite(loss), tf.math.is_finite(norm))
     if self.clip_grad_norm > 0:
@@ -92,15 +137,17 @@ class GlowTrainer(keras.Model):
     self.step.assign_add(1)
     self.skipped.assign_add(tf.cast(tf.logical_not(finite), tf.int64))
     self.bpd_tracker.update_state(
-        tf.where(finite, loss, tf.zeros_like(loss)),
-        sample_weight=tf.cast(finite, loss.dtype))
+        tf.where(finite, bpd, tf.zeros_like(bpd)),
+        sample_weight=tf.cast(finite, bpd.dtype))
     self.grad_norm_tracker.update_state(
         tf.where(finite, norm, tf.zeros_like(norm)),
         sample_weight=tf.cast(finite, norm.dtype))
-    return self._outputs({'bpd': self.bpd_tracker.result(),
-                          'grad_norm': self.grad_norm_tracker.result(),
-                          'lr': tf.convert_to_tensor(lr),
-                          'skipped': self.skipped.value()})
+    return self._outputs(dict(self._metric_results(),
+                              lr=tf.convert_to_tensor(lr),
+                              skipped=self.skipped.value()))
+
+  def _metric_results(self):
+    return {m.name: m.result() for m in self.metrics}
 
   def _outputs(self, logs):
     # Keras reduces step outputs across MultiWorkerMirroredStrategy workers
@@ -142,9 +189,12 @@ class GlowTrainer(keras.Model):
     tf.distribute.get_replica_context().merge_call(
         cross_replica, args=(finite, grads))
 
-  def test_step(self, images):
-    self.bpd_tracker.update_state(self.per_example_bpd(images))
-    return self._outputs({'bpd': self.bpd_tracker.result()})
+  def test_step(self, batch):
+    _, bpd = self.per_example_loss(*self._unpack(batch))
+    self.bpd_tracker.update_state(bpd)
+    results = self._metric_results()
+    del results['grad_norm']
+    return self._outputs(results)
 
 
 def sample_images(dist, temperatures, num_per_temperature, seed=0):
@@ -153,11 +203,18 @@ def sample_images(dist, temperatures, num_per_temperature, seed=0):
   Works for any flow whose `dist.bijector.forward` decodes flat standard
   normal latents into images in `[0, 1]` (the latent is scaled by the
   temperature, openai/glow's `eps_std`); the result is clipped to `[0, 1]`.
+  A class-conditional model draws column `j` from class `j % num_classes`.
   """
   size = int(tf.reduce_prod(dist.event_shape))
   n = len(temperatures) * num_per_temperature
   eps = tf.random.stateless_normal([n, size], [seed, 0], dtype=dist.dtype)
   scale = tf.repeat(tf.constant(temperatures, dist.dtype),
                     num_per_temperature)
-  images = dist.bijector.forward(tf.identity(eps * scale[:, tf.newaxis]))
+  kwargs = {}
+  num_classes = getattr(dist, 'num_classes', None)
+  if num_classes:
+    kwargs['conditional_input'] = tf.tile(
+        tf.range(num_per_temperature) % num_classes, [len(temperatures)])
+  images = dist.bijector.forward(tf.identity(eps * scale[:, tf.newaxis]),
+                                 **kwargs)
   return tf.clip_by_value(images, 0., 1.)
