@@ -50,6 +50,10 @@ records (`runs`), the config, the load average, and
   rss_k32_over_k8        peak_rss_mb at K=32 / at K=8, memory='invertible'
                          (the issue's target: <= 1.3)
   rss_k32_over_k8_store  the same for memory='store'
+  rss_excl_state_k32_over_k8
+                         (peak_rss_mb - state_mb) at K=32 / at K=8,
+                         memory='invertible': the ratio without the
+                         parameter state, which no memory mode can avoid
   first_step_s_k8, first_step_s_k32    memory='invertible'
 
 (`null` where a depth or mode was not run or failed). Other depths appear in
@@ -98,10 +102,13 @@ def parse_args(argv=None):
   p.add_argument('--memories', default=','.join(MEMORIES),
                  help="comma-separated tfp_glow gradient memory modes "
                  "(invertible,store)")
-  p.add_argument('--baseline', action=argparse.BooleanOptionalAction,
+  p.add_argument('--baseline', dest='baseline', action='store_true',
                  default=True,
-                 help='also measure tfp.bijectors.Glow at every depth (at '
-                 'K=32 its first step traces for a minute or more)')
+                 help='also measure tfp.bijectors.Glow at every depth (the '
+                 'default; at K=32 its first step traces for a minute or '
+                 'more)')
+  p.add_argument('--no_baseline', '--no-baseline', dest='baseline',
+                 action='store_false', help='skip tfp.bijectors.Glow')
   p.add_argument('--image_shape', default=None, help='H,W,C (32,32,3)')
   p.add_argument('--num_levels', type=int, default=None, help='L (3)')
   p.add_argument('--hidden_channels', type=int, default=None, help='(400)')
@@ -364,6 +371,13 @@ def summarize_run(args, records, wall_s):
       'peak_rss_mb')
   first = lambda k: _find(records, 'tfp_glow', 'invertible', k).get(
       'first_step_s')
+
+  def minus_state(flow, memory, k):
+    r = _find(records, flow, memory, k)
+    if r.get('peak_rss_mb') is None or r.get('state_mb') is None:
+      return None
+    return r['peak_rss_mb'] - r['state_mb']
+
   lo, hi = min(args.depths), max(args.depths)
   keys = [('tfp_glow', m) for m in args.memories]
   if args.baseline:
@@ -388,6 +402,9 @@ def summarize_run(args, records, wall_s):
                                    peak('tfp_glow', 'store', 8)),
       rss_k32_over_k8_tfb=_ratio(peak(BASELINE, None, 32),
                                  peak(BASELINE, None, 8)),
+      rss_excl_state_k32_over_k8=_ratio(
+          minus_state('tfp_glow', 'invertible', 32),
+          minus_state('tfp_glow', 'invertible', 8)),
       rss_target=TARGET,
       rss_target_met=None if ratio is None else ratio <= TARGET,
       first_step_s_k8=first(8), first_step_s_k32=first(32),
@@ -443,7 +460,9 @@ def table(args, summary):
     lines.append(
         f'rss_k32_over_k8 (invertible) = {summary["rss_k32_over_k8"]:.2f} '
         f'(target <= {TARGET}: '
-        f'{"met" if summary["rss_target_met"] else "NOT met"})')
+        f'{"met" if summary["rss_target_met"] else "NOT met"}); '
+        'without the parameter state (peak RSS - state MiB): '
+        f'{_fmt(summary["rss_excl_state_k32_over_k8"], ".2f")}')
   load = summary['load_average']['max']
   if load is not None and load > args.threads + 0.5:
     lines.append(f'WARNING: 1-min load average reached {load:.1f} on this '
