@@ -4,6 +4,7 @@ import numpy as np
 import tensorflow as tf
 
 from bijectors import affine_coupling
+from bijectors import conv
 from bijectors import invertible_1x1_conv
 from bijectors import one_pass
 
@@ -178,28 +179,42 @@ class GlowSteps(one_pass.OnePassBijector):
   # --- One step, as pure functions of its parameters `p` -------------------
 
   def _network(self, a, p, init=False):
-    """`NN(A)`; with `init`, also the data-dependent hidden ActNorm values."""
+    """`NN(A)`; with `init`, also the data-dependent hidden ActNorm values.
+
+    ActNorm after a convolution, `(conv(h, W) + shift) * exp(log_scale)`, is
+    computed as the equal `conv(h, W * exp(log_scale)) + shift *
+    exp(log_scale)`: a convolution, a bias and a ReLU that TensorFlow fuses
+    into one kernel, with no full-size elementwise passes (likewise the
+    output's `(conv + b) * exp(3 logs)`).
+    """
     updates = {}
-    h = tf.cast(a, self._compute_dtype)
+    compute = self._compute_dtype
+    h = tf.cast(a, compute)
     for layer in ('in', 'hidden'):
-      h = tf.nn.conv2d(h, tf.cast(p[f'kernel_{layer}'], self._compute_dtype),
-                       strides=1, padding='SAME')
-      if self._hidden_actnorm:
-        if init:
-          shift, log_scale = _moments_init(h)
-          updates[f'shift_{layer}'] = tf.cast(shift, self.dtype)
-          updates[f'log_scale_{layer}'] = tf.cast(log_scale, self.dtype)
-        else:
-          shift, log_scale = p[f'shift_{layer}'], p[f'log_scale_{layer}']
-        h = (h + tf.cast(shift, h.dtype)) * tf.cast(tf.exp(log_scale), h.dtype)
+      kernel = p[f'kernel_{layer}']
+      if self._hidden_actnorm and init:
+        h = tf.nn.conv2d(h, tf.cast(kernel, compute), strides=1,
+                         padding='SAME')
+        shift, log_scale = _moments_init(h)
+        updates[f'shift_{layer}'] = tf.cast(shift, self.dtype)
+        updates[f'log_scale_{layer}'] = tf.cast(log_scale, self.dtype)
+        h = tf.nn.relu((h + shift) * tf.exp(log_scale))
       else:
-        h = h + tf.cast(p[f'bias_{layer}'], h.dtype)
-      h = tf.nn.relu(h)
-    h = tf.nn.conv2d(h, tf.cast(p['kernel_out'], self._compute_dtype),
-                     strides=1, padding='SAME')
-    # openai/glow's conv2d_zeros: (conv + b) * exp(3 * logs).
-    h = (tf.cast(h, self.dtype) + p['bias_out']) * tf.exp(3. * p['logs_out'])
-    return h, updates
+        if self._hidden_actnorm:
+          scale = tf.exp(p[f'log_scale_{layer}'])
+          kernel, bias = kernel * scale, p[f'shift_{layer}'] * scale
+        else:
+          bias = p[f'bias_{layer}']
+        h = (conv.conv3x3 if layer == 'in' else conv.conv1x1)(
+            h, tf.cast(kernel, compute), tf.cast(bias, compute), relu=True)
+    # openai/glow's conv2d_zeros: (conv + b) * exp(3 * logs), the bias added
+    # in `dtype` (after the cast from a lower compute precision).
+    scale = tf.exp(3. * p['logs_out'])
+    kernel, bias = tf.cast(p['kernel_out'] * scale, compute), p['bias_out'] * scale
+    if compute == self.dtype:
+      return conv.conv3x3(h, kernel, bias), updates
+    return tf.nn.bias_add(tf.cast(conv.conv3x3(h, kernel), self.dtype),
+                          bias), updates
 
   def _mix(self, x, p, inverse=False):
     """The permutation step; returns `(X @ W, log|det W|)` (or the inverse)."""
@@ -221,8 +236,8 @@ class GlowSteps(one_pass.OnePassBijector):
       log_det = tf.reduce_sum(p['log_s'])
     return tf.matmul(x, weight), (-log_det if inverse else log_det)
 
-  def _step_forward(self, x, p, init=False):
-    """One step on `[N, H, W, C]`: returns `(Y, log|det| [N], init values)`."""
+  def _actnorm_and_mix(self, x, p, init=False):
+    """ActNorm then the permutation: `(X2, log|det| (scalar), init values)`."""
     pixels = tf.cast(tf.reduce_prod(tf.shape(x)[-3:-1]), x.dtype)
     updates = {}
     if init:
@@ -232,7 +247,11 @@ class GlowSteps(one_pass.OnePassBijector):
       shift, log_scale = p['actnorm_shift'], p['actnorm_log_scale']
     x = (x + shift) * tf.exp(log_scale)
     x, mix_log_det = self._mix(x, p)
-    log_det = pixels * (tf.reduce_sum(log_scale) + mix_log_det)
+    return x, pixels * (tf.reduce_sum(log_scale) + mix_log_det), updates
+
+  def _step_forward(self, x, p, init=False):
+    """One step on `[N, H, W, C]`: returns `(Y, log|det| [N], init values)`."""
+    x, log_det, updates = self._actnorm_and_mix(x, p, init=init)
     a, b = x[..., :self._split], x[..., self._split:]
     h, network_updates = self._network(a, p, init=init)
     updates.update(network_updates)
@@ -315,18 +334,9 @@ class GlowSteps(one_pass.OnePassBijector):
         if dy is None:
           dy = tf.zeros_like(y)
         def body(k, y, dy, grads):
-          p = self._step_parameters(params, k)
-          x, _ = self._step_inverse(y, p)
-          trainable = {n: p[n] for n in names}
-          with tf.GradientTape() as tape:
-            tape.watch([x] + list(trainable.values()))
-            y_k, log_det_k, _ = self._step_forward(x, {**p, **trainable})
-          dx, dp = tape.gradient(
-              [y_k, log_det_k], [x, trainable],
-              output_gradients=[dy, dlog_det])
-          grads = [g.write(k, dp[n] if dp[n] is not None else
-                           tf.zeros_like(trainable[n]))
-                   for g, n in zip(grads, names)]
+          x, dx, dp = self._step_backward(
+              y, dy, dlog_det, self._step_parameters(params, k), names)
+          grads = [g.write(k, dp[n]) for g, n in zip(grads, names)]
           return k - 1, x, dx, grads
         grads = [tf.TensorArray(params[n].dtype, size=self._num_steps,
                                 element_shape=params[n].shape[1:])
@@ -338,6 +348,53 @@ class GlowSteps(one_pass.OnePassBijector):
       return (y, log_det), grad
 
     return run(x, *[stacked[n] for n in names])
+
+  def _step_backward(self, y, dy, dlog_det, p, names):
+    """One step's input and gradients, recomputed from its output `y`.
+
+    The coupling leaves `A` unchanged, so the network output `h = NN(A)`
+    that inverts the step is also the forward pass's: the network runs once
+    here, under a tape, and the gradient is taken in two stages,
+
+      coupling:          (dB, dh) from (dY_b, dlog_det), given h
+      network:           (dA_net, dθ_NN) = vjp of NN at A, with dh
+      actnorm and mix:   (dX, dθ) from (d[A, B] = [dY_a + dA_net, dB],
+                                        dlog_det)
+
+    Returns `(X, dX, {name: gradient})` for the trainable `names`.
+    """
+    a, y_b = y[..., :self._split], y[..., self._split:]
+    trainable = {n: p[n] for n in names}
+    with tf.GradientTape() as network_tape:
+      network_tape.watch([a] + list(trainable.values()))
+      h, _ = self._network(a, {**p, **trainable})
+    b, _ = affine_coupling.coupling_inverse(y_b, h, self._coupling)
+    # Invert the actnorm and the permutation (no gradient needed).
+    x2 = tf.concat([a, b], axis=-1)
+    x, _ = self._mix(x2, p, inverse=True)
+    x = x * tf.exp(-p['actnorm_log_scale']) - p['actnorm_shift']
+
+    with tf.GradientTape() as coupling_tape:
+      coupling_tape.watch([b, h])
+      y_b_k, coupling_log_det = affine_coupling.coupling_forward(
+          b, h, self._coupling)
+    db, dh = coupling_tape.gradient(
+        [y_b_k, coupling_log_det], [b, h],
+        output_gradients=[dy[..., self._split:], dlog_det])
+    da, d_network = network_tape.gradient(h, [a, trainable],
+                                          output_gradients=dh)
+    dx2 = tf.concat([dy[..., :self._split] + da, db], axis=-1)
+    with tf.GradientTape() as mix_tape:
+      mix_tape.watch([x] + list(trainable.values()))
+      x2_k, mix_log_det, _ = self._actnorm_and_mix(x, {**p, **trainable})
+      mix_log_det = mix_log_det * tf.ones_like(dlog_det)
+    dx, d_mix = mix_tape.gradient([x2_k, mix_log_det], [x, trainable],
+                                  output_gradients=[dx2, dlog_det])
+    grads = {}
+    for n in names:
+      parts = [g for g in (d_network[n], d_mix[n]) if g is not None]
+      grads[n] = tf.add_n(parts) if parts else tf.zeros_like(trainable[n])
+    return x, dx, grads
 
   def _run_initialize(self, x):
     """The forward pass that sets every ActNorm from its input, step by step."""

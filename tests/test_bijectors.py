@@ -250,3 +250,29 @@ def test_validate_args_catches_dynamic_odd_size():
                    input_signature=[tf.TensorSpec([None, None, None, 1])])
   with pytest.raises(tf.errors.InvalidArgumentError, match='must be even'):
     fn(np.zeros([1, 3, 4, 1], np.float32))
+
+
+@pytest.mark.parametrize('cin, cout', [(40, 4), (2, 24), (6, 6)])
+def test_gemm_convolutions_equal_tf_conv2d_with_gradients(cin, cout):
+  # conv3x3 uses GEMMs and shifted windows for thin inputs (9 cin <= cout)
+  # or outputs (9 cout <= cin); it must be the 'SAME' convolution, with the
+  # same gradients, including the zero padding at the borders.
+  from bijectors import conv  # pylint: disable=g-import-not-at-top
+  rng = np.random.default_rng(cin)
+  x = tf.constant(rng.standard_normal((2, 5, 3, cin)))
+  kernel = tf.constant(rng.standard_normal((3, 3, cin, cout)))
+  bias = tf.constant(rng.standard_normal(cout))
+  dy = tf.constant(rng.standard_normal((2, 5, 3, cout)))
+  for ours, reference in [
+      (lambda x, k: conv.conv3x3(x, k, bias, relu=True),
+       lambda x, k: tf.nn.relu(tf.nn.conv2d(x, k, 1, 'SAME') + bias)),
+      (lambda x, k: conv.conv1x1(x, k[1:2, 1:2], bias),
+       lambda x, k: tf.nn.conv2d(x, k[1:2, 1:2], 1, 'SAME') + bias)]:
+    results = []
+    for fn in (ours, reference):
+      with tf.GradientTape() as tape:
+        tape.watch([x, kernel])
+        y = fn(x, kernel)
+      results.append([y] + tape.gradient(y, [x, kernel], output_gradients=dy))
+    for a, b in zip(*results):
+      np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-10)
