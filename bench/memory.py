@@ -225,7 +225,10 @@ def run_one(args):
 
   variables = list(dist.trainable_variables)
   params = int(sum(np.prod(v.shape) for v in variables))
-  optimizer = keras.optimizers.Adam(args.learning_rate)
+  # The training program's Adam (train/optim.py: Keras' Adam as one fused
+  # kernel per variable), for both flows.
+  from train import optim  # pylint: disable=g-import-not-at-top
+  optimizer = optim.make_optimizer('adam', args.learning_rate, 0)
   optimizer.build(variables)
 
   @tf.function  # Non-XLA, as throughput.py's train_nonxla.

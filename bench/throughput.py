@@ -179,7 +179,10 @@ def _cells(tf, name, dist, args):
   """`{(measure, mode): (function, argument)}` for the requested cells."""
   import keras  # pylint: disable=g-import-not-at-top
   variables = list(dist.trainable_variables)
-  optimizer = keras.optimizers.Adam(args.learning_rate)
+  # The training program's Adam (train/optim.py: Keras' Adam as one fused
+  # kernel per variable), for both flows.
+  from train import optim  # pylint: disable=g-import-not-at-top
+  optimizer = optim.make_optimizer('adam', args.learning_rate, 0)
   optimizer.build(variables)
 
   def inverse(x):

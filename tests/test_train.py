@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 
+import keras
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -109,6 +110,32 @@ def test_warmup_is_linear_then_constant():
   assert isinstance(optim.make_optimizer('adamax', 1e-3, 1), optim.Adamax)
   with pytest.raises(ValueError, match='adam or adamax'):
     optim.make_optimizer('sgd', 1e-3, 1)
+
+
+@pytest.mark.parametrize('name', ['adam', 'adamax'])
+def test_fused_optimizers_equal_keras(name):
+  reference = dict(adam=keras.optimizers.Adam,
+                   adamax=keras.optimizers.Adamax)[name]
+  rng = np.random.default_rng(0)
+  start = rng.standard_normal((3, 4)).astype(np.float32)
+  ours = [tf.Variable(start), tf.Variable(start[0])]
+  theirs = [tf.Variable(start), tf.Variable(start[0])]
+  fused = optim.make_optimizer(name, 1e-2, 3)
+  keras_optimizer = reference(optim.WarmUp(1e-2, 3), epsilon=1e-8)
+  fused.build(ours)
+  keras_optimizer.build(theirs)
+
+  @tf.function
+  def step(grads):
+    fused.apply_gradients(zip(grads, ours))
+    keras_optimizer.apply_gradients(zip(grads, theirs))
+
+  for _ in range(5):
+    grad = rng.standard_normal((3, 4)).astype(np.float32)
+    step([tf.constant(grad), tf.constant(2 * grad[1])])
+  for a, b in zip(ours, theirs):
+    np.testing.assert_allclose(a, b, atol=1e-6)
+  assert np.abs(ours[0].numpy() - start).max() > 1e-2  # It did move.
 
 
 # --- Data ------------------------------------------------------------------------

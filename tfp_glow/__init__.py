@@ -12,6 +12,7 @@ from tfp_glow.model import initialize
 
 __all__ = [
     'GlowDistribution',
+    'classifier',
     'bits_per_dim',
     'decode',
     'dequantize',

@@ -42,12 +42,63 @@ class _PreReduced:
     return list(grads_and_vars)
 
 
+def _handle(variable):
+  """The resource handle of a `tf.Variable` or a Keras 3 variable (under a
+  strategy's `update`, the local replica's)."""
+  return variable.handle
+
+
 class Adam(_PreReduced, keras.optimizers.Adam):
-  pass
+  """Keras' Adam, each update one fused `ResourceApplyAdam` kernel.
+
+  The same update as `keras.optimizers.Adam` (without amsgrad):
+
+    m <- b1 m + (1 - b1) g,    v <- b2 v + (1 - b2) g^2,
+    w <- w - lr sqrt(1 - b2^t) / (1 - b1^t) * m / (sqrt(v) + eps),
+
+  as one op per variable instead of about 40: a Glow has ~50 variables, and
+  Keras' per-variable ops were a third of the training graph, of its trace
+  time and of its first step.
+  """
+
+  def update_step(self, gradient, variable, learning_rate):
+    if self.amsgrad:
+      return super().update_step(gradient, variable, learning_rate)
+    dtype = variable.dtype
+    step = tf.cast(self.iterations + 1, dtype)
+    index = self._get_variable_index(variable)
+    tf.raw_ops.ResourceApplyAdam(
+        var=_handle(variable), m=_handle(self._momentums[index]),
+        v=_handle(self._velocities[index]),
+        beta1_power=tf.pow(tf.cast(self.beta_1, dtype), step),
+        beta2_power=tf.pow(tf.cast(self.beta_2, dtype), step),
+        lr=tf.cast(learning_rate, dtype), beta1=tf.cast(self.beta_1, dtype),
+        beta2=tf.cast(self.beta_2, dtype),
+        epsilon=tf.cast(self.epsilon, dtype),
+        grad=tf.cast(tf.convert_to_tensor(gradient), dtype))
 
 
 class Adamax(_PreReduced, keras.optimizers.Adamax):
-  pass
+  """Keras' Adamax, each update one fused `ResourceApplyAdaMax` kernel.
+
+    m <- b1 m + (1 - b1) g,    u <- max(b2 u, |g|),
+    w <- w - lr / (1 - b1^t) * m / (u + eps)
+
+  (see `Adam` for why).
+  """
+
+  def update_step(self, gradient, variable, learning_rate):
+    dtype = variable.dtype
+    step = tf.cast(self.iterations + 1, dtype)
+    index = self._get_variable_index(variable)
+    tf.raw_ops.ResourceApplyAdaMax(
+        var=_handle(variable), m=_handle(self._m[index]),
+        v=_handle(self._u[index]),
+        beta1_power=tf.pow(tf.cast(self.beta_1, dtype), step),
+        lr=tf.cast(learning_rate, dtype), beta1=tf.cast(self.beta_1, dtype),
+        beta2=tf.cast(self.beta_2, dtype),
+        epsilon=tf.cast(self.epsilon, dtype),
+        grad=tf.cast(tf.convert_to_tensor(gradient), dtype))
 
 
 def make_optimizer(name, learning_rate, warmup_steps):
