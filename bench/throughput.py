@@ -142,8 +142,13 @@ def _log(message):
         flush=True)
 
 
-def build_flow(tf, name, args):
-  """The distribution over `[0, 1]` images for flow `name`."""
+def build_flow(tf, name, args, unroll=False):
+  """The distribution over `[0, 1]` images for flow `name`.
+
+  `unroll`: tfp_glow's `unroll_steps` (the training program's choice under
+  `--jit_compile`: XLA on CPU runs convolution gradients inside while loops
+  slowly).
+  """
   import tensorflow_probability as tfp  # pylint: disable=g-import-not-at-top
   tfb, tfd = tfp.bijectors, tfp.distributions
   if name == 'tfp_glow':
@@ -152,7 +157,7 @@ def build_flow(tf, name, args):
         image_shape=args.image_shape, num_levels=args.num_levels,
         num_steps=args.num_steps, hidden_channels=args.hidden_channels,
         coupling='affine', permutation='lu', memory=args.memory,
-        seed=args.seed)
+        unroll_steps=unroll, seed=args.seed)
   tf.random.set_seed(args.seed)  # Keras' he_normal and the 1x1 convs.
   levels, hidden = args.num_levels, args.hidden_channels
   glow = tfb.Glow(
@@ -175,9 +180,22 @@ def build_flow(tf, name, args):
       tfb.Chain([tfb.Shift(0.5), glow]))
 
 
-def _cells(tf, name, dist, args):
-  """`{(measure, mode): (function, argument)}` for the requested cells."""
-  import keras  # pylint: disable=g-import-not-at-top
+def _cells(tf, name, dists, args):
+  """`{(measure, mode): function}` for the requested cells.
+
+  `dists`: the flow to measure in each mode.
+  """
+  cells = {}
+  for mode in args.modes:
+    fns = _functions(tf, name, dists[mode], args)
+    for measure in args.measures:
+      cells[measure, mode] = tf.function(fns[measure],
+                                         jit_compile=(mode == 'xla'))
+  return cells
+
+
+def _functions(tf, name, dist, args):
+  """The measured computations on `dist`, by measure."""
   variables = list(dist.trainable_variables)
   # The training program's Adam (train/optim.py: Keras' Adam as one fused
   # kernel per variable), for both flows.
@@ -204,13 +222,7 @@ def _cells(tf, name, dist, args):
       return tfp_glow.sample(dist, args.batch, temperature=1.0, seed=seed)
     return dist.sample(args.batch, seed=seed)
 
-  fns = dict(inverse=inverse, log_prob=log_prob, train=train, sample=sample)
-  cells = {}
-  for mode in args.modes:
-    for measure in args.measures:
-      cells[measure, mode] = tf.function(fns[measure],
-                                         jit_compile=(mode == 'xla'))
-  return cells
+  return dict(inverse=inverse, log_prob=log_prob, train=train, sample=sample)
 
 
 def count_ops(concrete, op_types=('Conv2D',)):
@@ -251,7 +263,12 @@ def run_flow(args):
   _log(f'{args.flow}: built in {build_s:.1f} s, ActNorm init '
        f'{init_s:.1f} s, {params:,} parameters')
 
-  cells = _cells(tf, args.flow, dist, args)
+  dists = {mode: dist for mode in args.modes}
+  if args.flow == 'tfp_glow' and 'xla' in args.modes:
+    # The same model (seed, init batch) with its steps unrolled for XLA.
+    dists['xla'] = build_flow(tf, args.flow, args, unroll=True)
+    dists['xla'].log_prob(images).numpy()
+  cells = _cells(tf, args.flow, dists, args)
   results = {}
   for (measure, mode), fn in cells.items():
     key = f'{measure}_{mode}'
