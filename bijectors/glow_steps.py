@@ -35,10 +35,14 @@ class GlowSteps(one_pass.OnePassBijector):
   * `memory='invertible'` backpropagates through the inverse: the backward
     pass recomputes each step's input from its output ([1] Section 1, "a
     constant memory cost with respect to depth") instead of storing every
-    activation; `memory='store'` lets autodiff store them (faster, memory
-    linear in `K`);
+    activation, running each coupling network once more (its output both
+    inverts the step and is differentiated); `memory='store'` lets autodiff
+    store the activations (memory linear in `K`);
   * the coupling network runs once per pass, the log-det being computed
-    with the output (`OnePassBijector`).
+    with the output (`OnePassBijector`);
+  * the network's ActNorms are folded into their convolutions' kernels and
+    biases, and its 1x1 and thin 3x3 convolutions run as matrix products
+    (`bijectors.conv`), which TensorFlow fuses with the bias and ReLU.
 
   `permutation` is `'lu'` (default), `'plain'`, or the paper's fixed
   ablations `'reverse'` and `'shuffle'`; `coupling` is `'affine'` or
