@@ -91,7 +91,10 @@ def test_flag_files_follow_the_paper(in_root):
   assert (mnist.dataset, mnist.image_size, mnist.flip) == ('mnist', 32, False)
   demo = _parse('--flagfile=demo.flags')
   assert demo.dataset == flags_lib.EMBEDDED and demo.export
-  for name in ('celeba', 'cifar10', 'mnist', 'demo'):
+  conditional = _parse('--flagfile=demo_conditional.flags')
+  assert conditional.conditional and conditional.weight_y > 0
+  assert conditional.workdir != demo.workdir
+  for name in ('celeba', 'cifar10', 'mnist', 'demo', 'demo_conditional'):
     with open(os.path.join(ROOT, f'{name}.flags')) as f:
       text = f.read()
     assert f'python -m train.main --flagfile={name}.flags' in text
@@ -274,8 +277,8 @@ def test_missing_datasets_say_what_to_download(tmp_path):
 class _NanOnBlack(model_lib.GlowTrainer):
   """A trainer whose loss is NaN on an all-black batch."""
 
-  def per_example_bpd(self, images):
-    bpd = super().per_example_bpd(images)
+  def per_example_bpd(self, images, labels=None):
+    bpd = super().per_example_bpd(images, labels)
     black = tf.equal(tf.reduce_max(images), 0)
     return tf.where(black, tf.fill(tf.shape(bpd), np.nan), bpd)
 
