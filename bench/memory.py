@@ -195,7 +195,6 @@ def run_one(args):
   """Measures one training step; returns the child's result dict."""
   import numpy as np  # pylint: disable=g-import-not-at-top
   tf = throughput._import_tf(args.threads)  # pylint: disable=protected-access
-  import keras  # pylint: disable=g-import-not-at-top
   import tfp_glow  # pylint: disable=g-import-not-at-top,unused-import
 
   load_start = common.load_average()

@@ -43,6 +43,7 @@ import tensorflow as tf  # pylint: disable=g-import-not-at-top
 
 from tfp_glow.embedded_data import embedded_digit_rows  # pylint: disable=g-import-not-at-top
 from tfp_glow.embedded_data import embedded_mnist  # pylint: disable=g-import-not-at-top
+from tfp_glow import tfds_features  # pylint: disable=g-import-not-at-top
 
 __all__ = [
     'DistributionLatentModel', 'LatentModel', 'SavedModelLatentModel',
@@ -650,7 +651,7 @@ def load_tfds(dataset_name, split='train', n=1000, data_dir=None,
         f'{dataset_name} --data_dir=<dir>`, or train on it once) and pass its '
         'data_dir.') from e
   features = builder.info.features
-  key = _image_key(features)
+  key = tfds_features.image_key(features)
 
   def prepare(example):
     example = dict(example)
@@ -669,16 +670,6 @@ def load_tfds(dataset_name, split='train', n=1000, data_dir=None,
   return (np.stack(images),
           {name: np.stack(values) for name, values in columns.items()},
           builder.info)
-
-
-def _image_key(features):
-  import tensorflow_datasets as tfds  # pylint: disable=g-import-not-at-top
-  if 'image' in features:
-    return 'image'
-  for key, feature in features.items():
-    if isinstance(feature, tfds.features.Image):
-      return key
-  raise ValueError(f'the dataset has no image feature: {features}')
 
 
 def _flatten(example, prefix=''):

@@ -15,6 +15,7 @@ import zlib
 import tensorflow as tf
 
 from tfp_glow import embedded_data
+from tfp_glow import tfds_features
 from train import flags as flags_lib
 
 __all__ = ['Data', 'DatasetError', 'check_labels', 'embedded_mnist',
@@ -178,7 +179,7 @@ def tfds_dataset(config):
   def select(example):
     if not config.conditional:
       return example[key]
-    return example[key], tf.cast(_feature(example, config.label_key),
+    return example[key], tf.cast(tfds_features.feature(example, config.label_key),
                                  tf.int32)
 
   train, test = [
@@ -199,11 +200,11 @@ def label_classes(features, label_key):
   """
   import tensorflow_datasets as tfds  # pylint: disable=g-import-not-at-top
   try:
-    feature = _feature(features, label_key)
+    feature = tfds_features.feature(features, label_key)
   except KeyError:
     raise DatasetError(
         f'--label_key={label_key!r} is not a feature of the dataset; its '
-        f'features: {", ".join(_feature_names(features))}.') from None
+        f'features: {", ".join(tfds_features.feature_names(features))}.') from None
   if isinstance(feature, tfds.features.ClassLabel):
     return feature.num_classes
   dtype = tf.as_dtype(feature.dtype)
@@ -215,23 +216,6 @@ def label_classes(features, label_key):
       f'--label_key={label_key!r} is a {type(feature).__name__} of dtype '
       f'{dtype.name} and shape {feature.shape}; a class label must be a '
       'scalar ClassLabel, bool or integer feature.')
-
-
-def _feature(features, key):
-  """`features['a/b']` as `features['a']['b']` (tfds nested features)."""
-  for part in key.split('/'):
-    features = features[part]
-  return features
-
-
-def _feature_names(features, prefix=''):
-  names = []
-  for key, value in features.items():
-    if hasattr(value, 'items') and not hasattr(value, 'num_classes'):
-      names += _feature_names(value, f'{prefix}{key}/')
-    else:
-      names.append(prefix + key)
-  return names
 
 
 def image_folder_dataset(path, crop_size, channels=3, split=None,
@@ -341,13 +325,10 @@ def _check_num_classes(config, found):
 
 
 def _image_key(features):
-  import tensorflow_datasets as tfds  # pylint: disable=g-import-not-at-top
-  if 'image' in features:
-    return 'image'
-  for key, feature in features.items():
-    if isinstance(feature, tfds.features.Image):
-      return key
-  raise DatasetError(f'the dataset has no image feature: {features}')
+  try:
+    return tfds_features.image_key(features)
+  except ValueError as e:
+    raise DatasetError(str(e)) from None
 
 
 def _resize(image, config, train):
