@@ -75,37 +75,47 @@ def conv3x3(x, kernel, bias=None, relu=False):
   return _bias_relu(y, bias, relu)
 
 
-def _windows(x, direction):
-  """The 9 windows `x_(i + d (a - 1), j + d (b - 1))` of a zero-padded `x`."""
-  padded = tf.pad(x, [[0, 0], [1, 1], [1, 1], [0, 0]])
-  h = x.shape[1] if x.shape[1] is not None else tf.shape(x)[1]
-  w = x.shape[2] if x.shape[2] is not None else tf.shape(x)[2]
+def _shifted(x, axis, direction, block=None):
+  """The 3 windows `x_(i + d (a - 1))` along `axis` (1: rows, 2: columns).
+
+  `block`: window `a` keeps only channels `a * block ... (a + 1) * block`.
+  """
+  paddings = [[0, 0]] * 4
+  paddings[axis] = [1, 1]
+  padded = tf.pad(x, paddings)
+  size = x.shape[axis] if x.shape[axis] is not None else tf.shape(x)[axis]
+  windows = []
   for a in range(3):
-    for b in range(3):
-      i, j = 1 + direction * (a - 1), 1 + direction * (b - 1)
-      yield a, b, padded[:, i:i + h, j:j + w]
+    start = 1 + direction * (a - 1)
+    channels = (slice(None) if block is None else
+                slice(a * block, (a + 1) * block))
+    windows.append(padded[:, start:start + size, :, channels] if axis == 1
+                   else padded[:, :, start:start + size, channels])
+  return windows
 
 
 def _spread(x, direction):
-  """`[N, H, W, C] -> [N, H, W, 9 C]`: block `(a, b)` is window `(a, b)`."""
+  """`[N, H, W, C] -> [N, H, W, 9 C]`: block `(a, b)` is the window
+  `x_(i + d (a - 1), j + d (b - 1))`; columns, then rows (6 slices)."""
 
   @tf.custom_gradient
   def spread(x):
-    y = tf.concat([window for _, _, window in _windows(x, direction)],
-                  axis=-1)
+    columns = tf.concat(_shifted(x, 2, direction), axis=-1)  # blocks b
+    y = tf.concat(_shifted(columns, 1, direction), axis=-1)  # blocks (a, b)
     return y, lambda dy: _shift_sum(dy, -direction)
 
   return spread(x)
 
 
 def _shift_sum(z, direction):
-  """`[N, H, W, 9 O] -> [N, H, W, O]`: the sum of block `(a, b)`'s windows."""
+  """`[N, H, W, 9 O] -> [N, H, W, O]`: the sum over blocks `(a, b)` of their
+  windows `z_(i + d (a - 1), j + d (b - 1))`; rows, then columns."""
 
   @tf.custom_gradient
   def shift_sum(z):
     o = z.shape[-1] // 9
-    y = tf.add_n([window[..., (3 * a + b) * o:(3 * a + b + 1) * o]
-                  for a, b, window in _windows(z, direction)])
+    rows = tf.add_n(_shifted(z, 1, direction, block=3 * o))  # blocks b
+    y = tf.add_n(_shifted(rows, 2, direction, block=o))
     return y, lambda dy: _spread(dy, -direction)
 
   return shift_sum(z)

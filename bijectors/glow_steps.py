@@ -238,7 +238,8 @@ class GlowSteps(one_pass.OnePassBijector):
           p['lu_permutation'], p['lower'], p['upper'], p['lu_sign_s'],
           p['log_s'], inverse=inverse)
       log_det = tf.reduce_sum(p['log_s'])
-    return tf.matmul(x, weight), (-log_det if inverse else log_det)
+    return (conv.conv1x1(x, weight[tf.newaxis, tf.newaxis]),
+            -log_det if inverse else log_det)
 
   def _actnorm_and_mix(self, x, p, init=False):
     """ActNorm then the permutation: `(X2, log|det| (scalar), init values)`."""
