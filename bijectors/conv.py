@@ -50,13 +50,14 @@ def conv3x3(x, kernel, bias=None, relu=False):
 
   A thin input or output (`9 C <= O` or `9 O <= C`: the coupling networks'
   first and last layers, e.g. 6 -> 400 and 400 -> 12 channels) turns this
-  into one large matrix product and 9 shifted slices:
+  into one large matrix product and 9 shifted windows:
 
     thin input:   y = spread(x) @ K          K = kernel as [9 C, O]
     thin output:  y = shift_sum(x @ K')      K' = kernel as [C, 9 O]
 
   where `spread` stacks the 9 shifted copies of `x` along channels and
-  `shift_sum` adds the 9 channel blocks, each shifted back. The two are each
+  `shift_sum` adds the 9 channel blocks, each shifted back (both shift the
+  columns and the rows in separate passes, 6 slices in all). The two are each
   other's adjoints up to the direction of the shift, which gives their
   gradients. The result is the convolution, but its forward and backward
   passes are GEMMs instead of thin convolution kernels (on 2 CPU cores, the
