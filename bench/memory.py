@@ -18,7 +18,7 @@ Each (flow, memory, K) runs in its own subprocess, one after the other, so
 that each peak RSS (`resource.getrusage(RUSAGE_SELF).ru_maxrss`) is that
 run's alone. The subprocess sets `tf.config.threading` before any op, builds
 the flow, runs ActNorm's data-dependent init (`tfp_glow.initialize`, one
-eager `log_prob` on the batch), builds Keras' `Adam` (its slots), and then
+eager `log_prob` on the batch), builds the training program's Adam (its slots), and then
 runs the training step -- a plain (non-XLA) `tf.function` doing one Adam
 step on `-mean(log_prob(x))`, the `train` measure of `bench/throughput.py`
 -- once (trace + run: `first_step_s`) and `--steps` more times (median:
@@ -222,21 +222,11 @@ def run_one(args):
   init_s = time.perf_counter() - start
   rss['after_init'] = _proc_status_mb('VmRSS')
 
-  variables = list(dist.trainable_variables)
-  params = int(sum(np.prod(v.shape) for v in variables))
-  # The training program's Adam (train/optim.py: Keras' Adam as one fused
-  # kernel per variable), for both flows.
-  from train import optim  # pylint: disable=g-import-not-at-top
-  optimizer = optim.make_optimizer('adam', args.learning_rate, 0)
-  optimizer.build(variables)
-
-  @tf.function  # Non-XLA, as throughput.py's train_nonxla.
-  def train(x):
-    with tf.GradientTape() as tape:
-      loss = -tf.reduce_mean(dist.log_prob(tf.identity(x)))
-    grads = tape.gradient(loss, variables)
-    optimizer.apply_gradients(zip(grads, variables))
-    return loss
+  params = int(sum(np.prod(v.shape) for v in dist.trainable_variables))
+  # bench/throughput.py's train_nonxla: one step of the training program's
+  # Adam on -mean(log_prob), in a plain tf.function.
+  train = tf.function(throughput._functions(  # pylint: disable=protected-access
+      tf, args.flow, dist, args)['train'])
 
   rss_before_step = _proc_status_mb('VmRSS')
   peak_before_step = common.peak_rss_mb()

@@ -196,9 +196,9 @@ class GlowSteps(one_pass.OnePassBijector):
     h = tf.cast(a, compute)
     for layer in ('in', 'hidden'):
       kernel = p[f'kernel_{layer}']
+      convolve = conv.conv3x3 if layer == 'in' else conv.conv1x1
       if self._hidden_actnorm and init:
-        h = tf.nn.conv2d(h, tf.cast(kernel, compute), strides=1,
-                         padding='SAME')
+        h = convolve(h, tf.cast(kernel, compute))
         shift, log_scale = _moments_init(h)
         updates[f'shift_{layer}'] = tf.cast(shift, self.dtype)
         updates[f'log_scale_{layer}'] = tf.cast(log_scale, self.dtype)
@@ -209,12 +209,13 @@ class GlowSteps(one_pass.OnePassBijector):
           kernel, bias = kernel * scale, p[f'shift_{layer}'] * scale
         else:
           bias = p[f'bias_{layer}']
-        h = (conv.conv3x3 if layer == 'in' else conv.conv1x1)(
-            h, tf.cast(kernel, compute), tf.cast(bias, compute), relu=True)
+        h = convolve(h, tf.cast(kernel, compute), tf.cast(bias, compute),
+                     relu=True)
     # openai/glow's conv2d_zeros: (conv + b) * exp(3 * logs), the bias added
     # in `dtype` (after the cast from a lower compute precision).
     scale = tf.exp(3. * p['logs_out'])
-    kernel, bias = tf.cast(p['kernel_out'] * scale, compute), p['bias_out'] * scale
+    kernel = tf.cast(p['kernel_out'] * scale, compute)
+    bias = p['bias_out'] * scale
     if compute == self.dtype:
       return conv.conv3x3(h, kernel, bias), updates
     return tf.nn.bias_add(tf.cast(conv.conv3x3(h, kernel), self.dtype),
@@ -264,16 +265,22 @@ class GlowSteps(one_pass.OnePassBijector):
                                                            self._coupling)
     return tf.concat([a, b], axis=-1), log_det + coupling_log_det, updates
 
+  def _inverse_actnorm_and_mix(self, x2, p):
+    """The inverse of `_actnorm_and_mix`: `(X, log|det dX/dX2| (scalar))`."""
+    pixels = tf.cast(tf.reduce_prod(tf.shape(x2)[-3:-1]), x2.dtype)
+    x, mix_log_det = self._mix(x2, p, inverse=True)
+    log_scale = p['actnorm_log_scale']
+    return (x * tf.exp(-log_scale) - p['actnorm_shift'],
+            pixels * (mix_log_det - tf.reduce_sum(log_scale)))
+
   def _step_inverse(self, y, p):
     """The inverse of one step on `[N, H, W, C]`: `(X, log|det dX/dY| [N])`."""
-    pixels = tf.cast(tf.reduce_prod(tf.shape(y)[-3:-1]), y.dtype)
     a, b = y[..., :self._split], y[..., self._split:]
     h, _ = self._network(a, p)
     b, log_det = affine_coupling.coupling_inverse(b, h, self._coupling)
-    x, mix_log_det = self._mix(tf.concat([a, b], axis=-1), p, inverse=True)
-    log_det += pixels * (mix_log_det - tf.reduce_sum(p['actnorm_log_scale']))
-    return (x * tf.exp(-p['actnorm_log_scale']) - p['actnorm_shift'],
-            log_det)
+    x, pre_log_det = self._inverse_actnorm_and_mix(
+        tf.concat([a, b], axis=-1), p)
+    return x, log_det + pre_log_det
 
   # --- The loops ------------------------------------------------------------
 
@@ -359,7 +366,7 @@ class GlowSteps(one_pass.OnePassBijector):
 
     The coupling leaves `A` unchanged, so the network output `h = NN(A)`
     that inverts the step is also the forward pass's: the network runs once
-    here, under a tape, and the gradient is taken in two stages,
+    here, under a tape, and the gradient is taken in three stages,
 
       coupling:          (dB, dh) from (dY_b, dlog_det), given h
       network:           (dA_net, dθ_NN) = vjp of NN at A, with dh
@@ -375,9 +382,7 @@ class GlowSteps(one_pass.OnePassBijector):
       h, _ = self._network(a, {**p, **trainable})
     b, _ = affine_coupling.coupling_inverse(y_b, h, self._coupling)
     # Invert the actnorm and the permutation (no gradient needed).
-    x2 = tf.concat([a, b], axis=-1)
-    x, _ = self._mix(x2, p, inverse=True)
-    x = x * tf.exp(-p['actnorm_log_scale']) - p['actnorm_shift']
+    x, _ = self._inverse_actnorm_and_mix(tf.concat([a, b], axis=-1), p)
 
     with tf.GradientTape() as coupling_tape:
       coupling_tape.watch([b, h])

@@ -64,3 +64,18 @@ def brute_force_log_det(fn, x):
   assert jacobian.shape[1] == jacobian.shape[2], 'not dimension-preserving'
   _, log_abs_det = tf.linalg.slogdet(jacobian)
   return log_abs_det.numpy()
+
+
+def count_traced_networks(monkeypatch):
+  """A list that gets one entry per `GlowSteps` coupling network traced or
+  run (eager), from now on in the test."""
+  import bijectors  # pylint: disable=g-import-not-at-top
+  traced = []
+  original = bijectors.GlowSteps._network  # pylint: disable=protected-access
+
+  def counting(self, a, p, init=False):
+    traced.append(self.name)
+    return original(self, a, p, init=init)
+
+  monkeypatch.setattr(bijectors.GlowSteps, '_network', counting)
+  return traced

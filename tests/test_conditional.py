@@ -7,7 +7,6 @@ import pytest
 import tensorflow as tf
 import tf_keras
 
-import bijectors
 import tfp_glow
 from tests import checks
 
@@ -87,14 +86,7 @@ def test_classifier_head_shares_the_flow_pass(monkeypatch):
       bits, -tf.nn.log_softmax(logits).numpy()[np.arange(4), labels] /
       math.log(2.), rtol=1e-6)
   # One pass: the log-det and the latent come from the same networks.
-  traced = []
-  original = bijectors.GlowSteps._network
-
-  def counting(self, a, p, init=False):
-    traced.append(self.name)
-    return original(self, a, p, init=init)
-
-  monkeypatch.setattr(bijectors.GlowSteps, '_network', counting)
+  traced = checks.count_traced_networks(monkeypatch)
   tf.function(
       lambda x, y: tfp_glow.classifier.bits_per_dim_and_class_logits(
           dist, x, y)).get_concrete_function(images, labels)

@@ -49,14 +49,7 @@ def test_log_prob_batch_shapes_and_xla(tiny_glow64):
 def test_log_prob_runs_each_coupling_network_once(small_glow, monkeypatch):
   # Each level's K steps are one loop whose body holds one network; count the
   # networks in the traced graph, and the loop iterations run.
-  traced = []
-  original = bijectors.GlowSteps._network
-
-  def counting(self, a, p, init=False):
-    traced.append(self.name)
-    return original(self, a, p, init=init)
-
-  monkeypatch.setattr(bijectors.GlowSteps, '_network', counting)
+  traced = checks.count_traced_networks(monkeypatch)
   x = np.random.default_rng(2).uniform(size=(2, 8, 8, 3)).astype(np.float32)
   levels = [m for m in small_glow.submodules
             if isinstance(m, bijectors.GlowSteps)]

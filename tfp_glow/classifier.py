@@ -74,9 +74,13 @@ def _log_prob_and_top_latent(dist, x, labels):
   # The same `x` and kwargs: TFP's cache returns the log-det the forward pass
   # stored, so no network runs again.
   log_det = dist.encoder.forward_log_det_jacobian(x, event_ndims=3, **kwargs)
-  log_prob = dist.distribution.log_prob(z) + log_det
+  return dist.distribution.log_prob(z) + log_det, _top_latent(dist, z, labels)
+
+
+def _top_latent(dist, z, labels):
+  """`z_L` from the flat latent: the top prior's whitening undone."""
   top = codec.split_latents(dist, z)[-1]
-  return log_prob, dist.top_prior.inverse(top, **kwargs)
+  return dist.top_prior.inverse(top, conditional_input=labels)
 
 
 def bits_per_dim_and_class_logits(dist, images, labels, n_bits=8, seed=None):
@@ -113,6 +117,4 @@ def class_logits(dist, images):
   images = tf.convert_to_tensor(images, dist.dtype)
   labels = tf.zeros(tf.shape(images)[:-3], tf.int32)
   z = dist.encoder.forward(tf.identity(images), conditional_input=labels)
-  top = codec.split_latents(dist, z)[-1]
-  return dist.classifier(dist.top_prior.inverse(top,
-                                                conditional_input=labels))
+  return dist.classifier(_top_latent(dist, z, labels))

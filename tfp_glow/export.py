@@ -41,7 +41,7 @@ from tfp_glow import classifier
 from tfp_glow import codec
 from tfp_glow import dequantization
 
-__all__ = ['save', 'load_config', 'latest_version']
+__all__ = ['find_saved_model', 'latest_version', 'load_config', 'save']
 
 _VERSION = re.compile(r'^\d+$')
 
@@ -174,6 +174,20 @@ def latest_version(export_dir):
   versions = [int(v) for v in tf.io.gfile.listdir(export_dir)
               if _VERSION.match(v.rstrip('/'))]
   return os.path.join(export_dir, str(max(versions))) if versions else None
+
+
+def find_saved_model(path, bases=None):
+  """`path` if it holds a `saved_model.pb`, else the newest version directory
+  holding one under the first of `bases` (default: `path` itself) that has
+  one; None when there is none."""
+  path = os.fspath(path)
+  if tf.io.gfile.exists(os.path.join(path, 'saved_model.pb')):
+    return path
+  for base in (path,) if bases is None else bases:
+    latest = latest_version(base)
+    if latest and tf.io.gfile.exists(os.path.join(latest, 'saved_model.pb')):
+      return latest
+  return None
 
 
 def save(dist, export_dir, n_bits, step=None, config=None):

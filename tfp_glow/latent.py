@@ -394,12 +394,9 @@ def resolve_saved_model(path):
   """
   from tfp_glow import export  # pylint: disable=g-import-not-at-top
   path = os.fspath(path)
-  if tf.io.gfile.exists(os.path.join(path, 'saved_model.pb')):
-    return path
-  for base in (path, os.path.join(path, 'export')):
-    latest = export.latest_version(base)
-    if latest and tf.io.gfile.exists(os.path.join(latest, 'saved_model.pb')):
-      return latest
+  found = export.find_saved_model(path, (path, os.path.join(path, 'export')))
+  if found:
+    return found
   raise FileNotFoundError(
       f'no SavedModel at {path!r}: expected {path}/saved_model.pb, a version '
       f'directory {path}/<step>/saved_model.pb, or a training workdir with '

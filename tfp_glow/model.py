@@ -122,16 +122,7 @@ class GlowDistribution(tfd.TransformedDistribution):
   @property
   def latent_shapes(self):
     """Shapes of the per-level latents `eps_1, ..., eps_L`, in flat order."""
-    h, w, c = self._image_shape
-    shapes = []
-    for level in range(self._num_levels):
-      h, w, c = h // 2, w // 2, 4 * c
-      if level < self._num_levels - 1:
-        shapes.append((h, w, c - c // 2))
-        c //= 2
-      else:
-        shapes.append((h, w, c))
-    return shapes
+    return latent_shapes(self._image_shape, self._num_levels)
 
   def check_images(self, images):
     """Raises unless `images` is a floating tensor `[..., H, W, C]`."""
@@ -172,6 +163,20 @@ class GlowDistribution(tfd.TransformedDistribution):
   @classmethod
   def _parameter_properties(cls, dtype=None, num_classes=None):
     return dict()
+
+
+def latent_shapes(image_shape, num_levels):
+  """Shapes of the per-level latents of a Glow over `image_shape` images."""
+  h, w, c = image_shape
+  shapes = []
+  for level in range(num_levels):
+    h, w, c = h // 2, w // 2, 4 * c
+    if level < num_levels - 1:
+      shapes.append((h, w, c - c // 2))
+      c //= 2
+    else:
+      shapes.append((h, w, c))
+  return shapes
 
 
 def glow(image_shape,
@@ -281,7 +286,7 @@ def glow(image_shape,
     classifier = None
     if num_classes is not None:
       # openai/glow's ycond classifier on the top latent's channels.
-      top_channels = image_shape[2] * 2 ** (int(num_levels) + 1)
+      top_channels = latent_shapes(image_shape, int(num_levels))[-1][-1]
       classifier = classifier_lib.ClassifierHead(
           top_channels, int(num_classes), dtype=dtype)
   return GlowDistribution(encoder, image_shape, num_levels, dtype=dtype,

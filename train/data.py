@@ -70,8 +70,7 @@ def load(config):
     train, test = [map_images(ds, lambda x: _to_channels(x, config.channels))
                    for ds in (train, test)]
   if num_classes:
-    train, test = [ds.map(lambda x, y: (x, check_labels(y, num_classes)))
-                   for ds in (train, test)]
+    train, test = [check_labels(ds, num_classes) for ds in (train, test)]
   return Data(train, _limit(test, config), image_spec(train).shape,
               config.dataset, num_classes)
 
@@ -298,14 +297,19 @@ def image_spec(dataset):
   return spec[0] if isinstance(spec, tuple) else spec
 
 
-def check_labels(labels, num_classes):
-  """int32 `labels`, asserted in `0..num_classes - 1` when the data is read."""
-  labels = tf.cast(labels, tf.int32)
-  ok = tf.reduce_all((labels >= 0) & (labels < num_classes))
-  with tf.control_dependencies([tf.debugging.Assert(ok, [
-      f'labels must be in 0..{num_classes - 1} (--num_classes='
-      f'{num_classes}), got', labels])]):
-    return tf.identity(labels)
+def check_labels(dataset, num_classes):
+  """`(image, label)` pairs with int32 labels, asserted in
+  `0..num_classes - 1` when the data is read."""
+
+  def check(image, labels):
+    labels = tf.cast(labels, tf.int32)
+    ok = tf.reduce_all((labels >= 0) & (labels < num_classes))
+    with tf.control_dependencies([tf.debugging.Assert(ok, [
+        f'labels must be in 0..{num_classes - 1} (--num_classes='
+        f'{num_classes}), got', labels])]):
+      return image, tf.identity(labels)
+
+  return dataset.map(check)
 
 
 def _check_num_classes(config, found):

@@ -229,8 +229,8 @@ def _data(config, dataset):
       raise ValueError('--conditional with an injected dataset needs '
                        '--num_classes.')
     num_classes = config.num_classes
-    train, test = [ds.map(lambda x, y: (
-        x, data_lib.check_labels(y, num_classes))) for ds in (train, test)]
+    train, test = [data_lib.check_labels(ds, num_classes)
+                   for ds in (train, test)]
   if config.max_test_examples:
     test = test.take(config.max_test_examples)
   return data_lib.Data(train, test, data_lib.image_spec(train).shape,

@@ -142,11 +142,9 @@ def resolve_saved_model(path):
     FileNotFoundError: neither holds a `saved_model.pb`.
   """
   path = os.fspath(path)
-  if tf.io.gfile.exists(os.path.join(path, 'saved_model.pb')):
-    return path
-  latest = export.latest_version(path)
-  if latest and tf.io.gfile.exists(os.path.join(latest, 'saved_model.pb')):
-    return latest
+  found = export.find_saved_model(path)
+  if found:
+    return found
   raise FileNotFoundError(
       f'no SavedModel at {path!r} (expected {path}/saved_model.pb or a '
       f'version directory {path}/<N>/saved_model.pb). Export a trained 16x16 '
