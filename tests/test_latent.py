@@ -306,6 +306,12 @@ def test_cli_errors_are_one_line(tmp_path, capsys):
   assert capsys.readouterr().err.startswith('error: no SavedModel at')
 
 
+def test_cli_labels_need_a_conditional_model(saved, tmp_path):
+  with pytest.raises(ValueError, match='not class-conditional'):
+    latent.main(['sample', '--model=unused', '--labels=1',
+                 f'--out={tmp_path}/x.png'], model=saved)
+
+
 @pytest.mark.parametrize('argv, rows, cols', [
     (['interpolate', '--steps=6'], 1, 6),
     (['interpolate', '--dataset_index=0,600,1200', '--method=spherical',

@@ -227,6 +227,15 @@ def test_conditional_run_trains_exports_and_samples_by_class(
       again.signatures['classify'](
           images=tf.constant(images[:3] / 255., tf.float32))['logits'],
       logits, rtol=1e-5, atol=1e-6)
+  with pytest.raises(ValueError, match='one class or one per image'):
+    latent.main(['reconstruct', f'--model={workdir}', '--n=3',
+                 '--labels=1,2', f'--out={tmp_path / "r.png"}'])
+  image_path = tmp_path / 'digit.png'
+  tf.io.write_file(str(image_path), tf.io.encode_png(images[0]))
+  with pytest.raises(ValueError, match=r'class-conditional \(10 classes\): '
+                     'pass --labels'):
+    latent.main(['reconstruct', f'--model={workdir}',
+                 f'--images={image_path}', f'--out={tmp_path / "r.png"}'])
   with pytest.raises(ValueError, match='needs --num_classes'):
     train.run(_parse(f'--workdir={tmp_path / "x"}', '--conditional',
                      '--strategy=default', *TINY), dataset=dataset)
