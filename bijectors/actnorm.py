@@ -2,12 +2,14 @@
 
 import tensorflow as tf
 
+from bijectors import equality
 from bijectors import one_pass
 
 __all__ = ['ActNorm']
 
 
-class ActNorm(one_pass.OnePassBijector):
+class ActNorm(equality.OwnsVariables,
+        one_pass.OnePassBijector):
   """Activation normalization, `Y = g(X) = (X + shift) * exp(log_scale)`.
 
   `shift` and `log_scale` are per-channel vectors of shape `[C]` broadcast

@@ -3,6 +3,7 @@
 import tensorflow as tf
 
 from bijectors import coupling_network
+from bijectors import equality
 from bijectors import one_pass
 
 __all__ = ['AffineCoupling', 'coupling_forward', 'coupling_inverse']
@@ -10,7 +11,8 @@ __all__ = ['AffineCoupling', 'coupling_forward', 'coupling_inverse']
 _KINDS = ('affine', 'additive')
 
 
-class AffineCoupling(one_pass.OnePassBijector):
+class AffineCoupling(equality.OwnsVariables,
+        one_pass.OnePassBijector):
   """Coupling layer on images `[..., H, W, C]`, split along channels.
 
   With `X = [X_a, X_b]` (the first `C // 2` channels and the rest) and

@@ -5,6 +5,7 @@ import tensorflow as tf
 # bijectors cannot be; `_Chain` is the same chain without that.
 from tensorflow_probability.python.bijectors import chain as chain_lib
 
+from bijectors import equality
 from bijectors import one_pass
 
 __all__ = ['ClassConditionalPrior', 'ConditionalChain', 'CONDITIONAL_INPUT']
@@ -14,7 +15,8 @@ __all__ = ['ClassConditionalPrior', 'ConditionalChain', 'CONDITIONAL_INPUT']
 CONDITIONAL_INPUT = 'conditional_input'
 
 
-class ClassConditionalPrior(one_pass.OnePassBijector):
+class ClassConditionalPrior(equality.OwnsVariables,
+        one_pass.OnePassBijector):
   """Whitens an image under a class-conditional Gaussian prior.
 
   openai/glow's `--ycond` top prior: per-channel `[mean, logs]` (both length
@@ -97,7 +99,7 @@ class ClassConditionalPrior(one_pass.OnePassBijector):
         tf.shape(y)[:-3], y.dtype)
 
 
-class ConditionalChain(chain_lib._Chain):  # pylint: disable=protected-access
+class ConditionalChain(equality.HashOnce, chain_lib._Chain):  # pylint: disable=protected-access
   """A `tfb.Chain` that hands `conditional_input` to every bijector taking it.
 
   `tfb.Chain` routes keyword arguments by sub-bijector name; a label has to

@@ -3,12 +3,13 @@
 import numpy as np
 import tensorflow as tf
 
+from bijectors import equality
 from bijectors import one_pass
 
 __all__ = ['FactorOut']
 
 
-class FactorOut(one_pass.OnePassBijector):
+class FactorOut(equality.HashOnce, one_pass.OnePassBijector):
   """Maps an image `[..., H, W, C]` to a flat latent `[..., H * W * C]`.
 
   With `X = [X_a, X_b]` split along channels (the first `C // 2` channels and

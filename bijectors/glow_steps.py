@@ -6,6 +6,7 @@ import tensorflow as tf
 from bijectors import affine_coupling
 from bijectors import conv
 from bijectors import invertible_1x1_conv
+from bijectors import equality
 from bijectors import one_pass
 
 __all__ = ['GlowSteps']
@@ -14,7 +15,8 @@ PERMUTATIONS = ('lu', 'plain', 'reverse', 'shuffle')
 MEMORY = ('invertible', 'store')
 
 
-class GlowSteps(one_pass.OnePassBijector):
+class GlowSteps(equality.OwnsVariables,
+        one_pass.OnePassBijector):
   """`K` steps of flow, `ActNorm -> permutation -> coupling`, as one bijector.
 
   Step `k` ([1] Figure 2a, Table 1) maps an image `[..., H, W, C]` by

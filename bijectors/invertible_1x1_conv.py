@@ -3,6 +3,7 @@
 import numpy as np
 import tensorflow as tf
 
+from bijectors import equality
 from bijectors import one_pass
 
 __all__ = ['Invertible1x1Conv', 'lu_init', 'lu_weight', 'random_rotation']
@@ -10,7 +11,8 @@ __all__ = ['Invertible1x1Conv', 'lu_init', 'lu_weight', 'random_rotation']
 _PARAMETRIZATIONS = ('lu', 'plain')
 
 
-class Invertible1x1Conv(one_pass.OnePassBijector):
+class Invertible1x1Conv(equality.OwnsVariables,
+        one_pass.OnePassBijector):
   """Invertible 1x1 convolution, `Y = g(X) = X @ W` at every pixel.
 
   `W` is a `[C, C]` matrix applied to the channel vector of each position (a

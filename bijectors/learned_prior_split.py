@@ -3,12 +3,14 @@
 import tensorflow as tf
 
 from bijectors import conv
+from bijectors import equality
 from bijectors import one_pass
 
 __all__ = ['LearnedPriorSplit']
 
 
-class LearnedPriorSplit(one_pass.OnePassBijector):
+class LearnedPriorSplit(equality.OwnsVariables,
+        one_pass.OnePassBijector):
   """Whitens the factored-out half of an image under its learned prior.
 
   Multi-scale Glow ([1] Section 3, openai/glow's `split2d`) splits

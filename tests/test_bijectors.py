@@ -202,6 +202,39 @@ def test_fresh_coupling_and_split_prior_are_identity_like():
   np.testing.assert_allclose(split.forward(x), x, atol=1e-6)
 
 
+OWN_VARIABLES = ['actnorm', 'affine', 'additive', 'conv_lu', 'conv_plain',
+                 'split_prior']
+
+
+@pytest.mark.parametrize('name', OWN_VARIABLES)
+def test_bijectors_owning_variables_do_not_share_the_cache(name):
+  # TFP caches forward/inverse pairs per *equal* bijector; two layers built
+  # alike but holding different values must not answer for each other.
+  a, x, _ = _make(name, seed=0)
+  b, _, _ = _make(name, seed=1)
+  assert a == a and a != b and hash(a) != hash(b)
+  y = a.forward(x)
+  x_from_b = b.inverse(y)
+  np.testing.assert_allclose(x_from_b, b.inverse(tf.identity(y)), rtol=1e-5,
+                             atol=1e-6)
+  assert np.abs(np.asarray(x_from_b) - x).max() > 1e-3
+
+
+def test_composite_bijectors_keep_structural_equality():
+  inner = tfb.Chain([tfb.Reshape([16], event_shape_in=[2, 2, 4]),
+                     bijectors.ActNorm(4)])
+  first = bijectors.FactorOut(inner, (2, 2, 8))
+  again = bijectors.FactorOut(inner, (2, 2, 8))
+  assert first == again and hash(first) == hash(again) == hash(first)
+  assert first != bijectors.FactorOut(
+      tfb.Chain([tfb.Reshape([16], event_shape_in=[2, 2, 4]),
+                 bijectors.ActNorm(4)]), (2, 2, 8))
+  chain = bijectors.ConditionalChain([first, bijectors.Squeeze()])
+  assert chain == bijectors.ConditionalChain([again, bijectors.Squeeze()])
+  assert hash(chain) == hash(bijectors.ConditionalChain(
+      [again, bijectors.Squeeze()]))
+
+
 def test_trainable_variables_are_visible():
   coupling = bijectors.AffineCoupling(4, hidden_channels=8)
   # conv_in, conv_hidden kernels; conv_out kernel, bias, logs; 2 ActNorms.

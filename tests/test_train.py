@@ -139,6 +139,12 @@ def test_fused_optimizers_equal_keras(name):
   for a, b in zip(ours, theirs):
     np.testing.assert_allclose(a, b, atol=1e-6)
   assert np.abs(ours[0].numpy() - start).max() > 1e-2  # It did move.
+  # The step's scalars (lr, beta powers) are built once, not per variable.
+  graph = tf.function(lambda grads: fused.apply_gradients(
+      zip(grads, ours))).get_concrete_function(
+          [tf.TensorSpec([3, 4]), tf.TensorSpec([4])]).graph
+  pows = [op for op in graph.get_operations() if op.type == 'Pow']
+  assert len(pows) == (2 if name == 'adam' else 1)  # beta1^t (and beta2^t).
 
 
 # --- Data ------------------------------------------------------------------------
