@@ -6,7 +6,8 @@ from bijectors import coupling_network
 from bijectors import equality
 from bijectors import one_pass
 
-__all__ = ['AffineCoupling', 'coupling_forward', 'coupling_inverse']
+__all__ = ['AffineCoupling', 'coupling_backward', 'coupling_forward',
+           'coupling_inverse']
 
 _KINDS = ('affine', 'additive')
 
@@ -116,6 +117,34 @@ class AffineCoupling(equality.OwnsVariables,
     y_a, y_b = y[..., :self._split], y[..., self._split:]
     x_b, ildj = coupling_inverse(y_b, self.network(y_a), self._kind)
     return tf.concat([y_a, x_b], axis=-1), ildj
+
+
+def coupling_backward(y_b, h, dy_b, dlog_det, kind):
+  """Inverts the coupling and back-propagates through it, by hand.
+
+  For `Y_b = (X_b + t) * s` with `t = h[..., 0::2]`, `s = sigmoid(r)`,
+  `r = h[..., 1::2] + 2` and `log|det| = sum log s` (affine), given the
+  output gradients `dY_b` and `dlog_det` (one per batch member):
+
+    X_b  = Y_b / s - t
+    dX_b = dY_b * s,    dt = dX_b,
+    dr   = dY_b * (X_b + t) * s (1 - s) + dlog_det (1 - s)
+         = (1 - s) (dY_b * Y_b + dlog_det),
+
+  and `dh` interleaves `dt` and `dr` as `h` does. For the additive coupling
+  (`Y_b = X_b + h`), `dX_b = dh = dY_b`. Returns `(X_b, dX_b, dh)`.
+  """
+  if kind == 'additive':
+    return y_b - h, dy_b, dy_b
+  shift, log_scale = _shift_and_log_scale(h, kind)
+  x_b = y_b * tf.exp(-log_scale) - shift
+  scale = tf.exp(log_scale)
+  dx_b = dy_b * scale
+  dlog_det = tf.reshape(dlog_det, tf.concat(
+      [tf.shape(dlog_det), [1, 1, 1]], axis=0))
+  draw = (1. - scale) * (dy_b * y_b + dlog_det)
+  dh = tf.reshape(tf.stack([dx_b, draw], axis=-1), tf.shape(h))
+  return x_b, dx_b, dh
 
 
 def _shift_and_log_scale(h, kind):

@@ -223,6 +223,18 @@ class GlowSteps(equality.OwnsVariables,
     return tf.nn.bias_add(tf.cast(conv.conv3x3(h, kernel), self.dtype),
                           bias), updates
 
+  def _mix_weight(self, p, inverse=False):
+    """`(W, log|det W|)` (or `W^-1`) of a 'lu' or 'plain' 1x1 convolution."""
+    if self._permutation == 'plain':
+      weight = p['weight']
+      _, log_det = tf.linalg.slogdet(tf.cast(weight, tf.float64))
+      log_det = tf.cast(log_det, weight.dtype)
+      return (tf.linalg.inv(weight) if inverse else weight), log_det
+    weight = invertible_1x1_conv.lu_weight(
+        p['lu_permutation'], p['lower'], p['upper'], p['lu_sign_s'],
+        p['log_s'], inverse=inverse)
+    return weight, tf.reduce_sum(p['log_s'])
+
   def _mix(self, x, p, inverse=False):
     """The permutation step; returns `(X @ W, log|det W|)` (or the inverse)."""
     if self._permutation in ('reverse', 'shuffle'):
@@ -230,17 +242,7 @@ class GlowSteps(equality.OwnsVariables,
       if inverse:
         order = tf.math.invert_permutation(order)
       return tf.gather(x, order, axis=-1), tf.zeros([], x.dtype)
-    if self._permutation == 'plain':
-      weight = p['weight']
-      _, log_det = tf.linalg.slogdet(tf.cast(weight, tf.float64))
-      log_det = tf.cast(log_det, x.dtype)
-      if inverse:
-        weight = tf.linalg.inv(weight)
-    else:
-      weight = invertible_1x1_conv.lu_weight(
-          p['lu_permutation'], p['lower'], p['upper'], p['lu_sign_s'],
-          p['log_s'], inverse=inverse)
-      log_det = tf.reduce_sum(p['log_s'])
+    weight, log_det = self._mix_weight(p, inverse=inverse)
     return (conv.conv1x1(x, weight[tf.newaxis, tf.newaxis]),
             -log_det if inverse else log_det)
 
@@ -370,43 +372,82 @@ class GlowSteps(equality.OwnsVariables,
     that inverts the step is also the forward pass's: the network runs once
     here, under a tape, and the gradient is taken in three stages,
 
-      coupling:          (dB, dh) from (dY_b, dlog_det), given h
+      coupling:          (B, dB, dh) from (Y_b, dY_b, dlog_det), given h,
+                         by hand (`affine_coupling.coupling_backward`)
       network:           (dA_net, dθ_NN) = vjp of NN at A, with dh
-      actnorm and mix:   (dX, dθ) from (d[A, B] = [dY_a + dA_net, dB],
-                                        dlog_det)
+      actnorm and mix:   (X, dX, dθ) from (X2 = [A, B],
+                         dX2 = [dY_a + dA_net, dB], dlog_det), by hand
+                         (`_actnorm_and_mix_backward`)
 
     Returns `(X, dX, {name: gradient})` for the trainable `names`.
     """
-    a, y_b = y[..., :self._split], y[..., self._split:]
+    sizes = [self._split, self._num_channels - self._split]
+    a, y_b = tf.split(y, sizes, axis=-1)
+    dy_a, dy_b = tf.split(dy, sizes, axis=-1)
     trainable = {n: p[n] for n in names}
     with tf.GradientTape() as network_tape:
       network_tape.watch([a] + list(trainable.values()))
       h, _ = self._network(a, {**p, **trainable})
-    b, _ = affine_coupling.coupling_inverse(y_b, h, self._coupling)
-    # Invert the actnorm and the permutation (no gradient needed).
-    x, _ = self._inverse_actnorm_and_mix(tf.concat([a, b], axis=-1), p)
-
-    with tf.GradientTape() as coupling_tape:
-      coupling_tape.watch([b, h])
-      y_b_k, coupling_log_det = affine_coupling.coupling_forward(
-          b, h, self._coupling)
-    db, dh = coupling_tape.gradient(
-        [y_b_k, coupling_log_det], [b, h],
-        output_gradients=[dy[..., self._split:], dlog_det])
+    b, db, dh = affine_coupling.coupling_backward(y_b, h, dy_b, dlog_det,
+                                                  self._coupling)
     da, d_network = network_tape.gradient(h, [a, trainable],
                                           output_gradients=dh)
-    dx2 = tf.concat([dy[..., :self._split] + da, db], axis=-1)
-    with tf.GradientTape() as mix_tape:
-      mix_tape.watch([x] + list(trainable.values()))
-      x2_k, mix_log_det, _ = self._actnorm_and_mix(x, {**p, **trainable})
-      mix_log_det = mix_log_det * tf.ones_like(dlog_det)
-    dx, d_mix = mix_tape.gradient([x2_k, mix_log_det], [x, trainable],
-                                  output_gradients=[dx2, dlog_det])
+    x, dx, d_mix = self._actnorm_and_mix_backward(
+        tf.concat([a, b], axis=-1), tf.concat([dy_a + da, db], axis=-1),
+        dlog_det, {**p, **trainable})
     grads = {}
     for n in names:
-      parts = [g for g in (d_network[n], d_mix[n]) if g is not None]
+      parts = [g for g in (d_network[n], d_mix.get(n)) if g is not None]
       grads[n] = tf.add_n(parts) if parts else tf.zeros_like(trainable[n])
     return x, dx, grads
+
+  def _actnorm_and_mix_backward(self, x2, dx2, dlog_det, p):
+    """Inverts `_actnorm_and_mix` and back-propagates through it, by hand.
+
+    With `U = (X + shift) * exp(log_scale)`, `X2 = U W` (a 1x1 convolution)
+    and `log|det| = HW (sum log_scale + log|det W|)` for each image, given
+    `dX2` and `dlog_det` (`[N]`):
+
+      U = X2 W^-1,   X = U exp(-log_scale) - shift,
+      dU = dX2 W^T,  dW = sum over pixels of U^T dX2,
+      dX = dU exp(log_scale),   dshift = sum dX,
+      dlog_scale = sum dU * U + HW sum dlog_det,
+
+    and the parameters of `W` get `dW` and `HW sum dlog_det` through the
+    (small, `C x C`) map from them to `W` and `log|det W|`. A permutation
+    (`reverse`, `shuffle`) just permutes `X2` and `dX2` back.
+
+    Returns `(X, dX, {name: gradient})`.
+    """
+    c = self._num_channels
+    pixels = tf.cast(tf.reduce_prod(tf.shape(x2)[-3:-1]), x2.dtype)
+    total = tf.reduce_sum(dlog_det) * pixels  # d loss / d log|det|.
+    d_mix = {}
+    if self._permutation in ('reverse', 'shuffle'):
+      order = tf.math.invert_permutation(p['order'])
+      u, du = tf.gather(x2, order, axis=-1), tf.gather(dx2, order, axis=-1)
+    else:
+      names = (['weight'] if self._permutation == 'plain' else
+               ['lower', 'upper', 'log_s'])
+      params = {n: p[n] for n in names}
+      with tf.GradientTape() as weight_tape:
+        weight_tape.watch(list(params.values()))
+        weight, log_det = self._mix_weight({**p, **params})
+      weight_inv, _ = self._mix_weight(p, inverse=True)
+      u = conv.conv1x1(x2, weight_inv[tf.newaxis, tf.newaxis])
+      du = conv.conv1x1(dx2, tf.transpose(weight)[tf.newaxis, tf.newaxis])
+      dweight = tf.matmul(tf.reshape(u, [-1, c]), tf.reshape(dx2, [-1, c]),
+                          transpose_a=True)
+      d_mix = weight_tape.gradient([weight, log_det], params,
+                                   output_gradients=[dweight, total])
+    log_scale = p['actnorm_log_scale']
+    x = u * tf.exp(-log_scale) - p['actnorm_shift']
+    dx = du * tf.exp(log_scale)
+    pixel_axes = list(range(len(x2.shape) - 1))
+    d_mix['actnorm_shift'] = tf.reduce_sum(dx, axis=pixel_axes)
+    d_mix['actnorm_log_scale'] = (
+        tf.reduce_sum(du * u, axis=pixel_axes) + total)
+    return x, dx, d_mix
 
   def _run_initialize(self, x):
     """The forward pass that sets every ActNorm from its input, step by step."""
