@@ -5,11 +5,13 @@ import tensorflow as tf
 
 from bijectors import affine_coupling
 from bijectors import conv
-from bijectors import invertible_1x1_conv
 from bijectors import equality
+from bijectors import invertible_1x1_conv
 from bijectors import one_pass
 
 __all__ = ['GlowSteps']
+
+_MIX_PARAMETERS = ('weight', 'lower', 'upper', 'log_s')
 
 PERMUTATIONS = ('lu', 'plain', 'reverse', 'shuffle')
 MEMORY = ('invertible', 'store')
@@ -223,17 +225,20 @@ class GlowSteps(equality.OwnsVariables,
     return tf.nn.bias_add(tf.cast(conv.conv3x3(h, kernel), self.dtype),
                           bias), updates
 
-  def _mix_weight(self, p, inverse=False):
-    """`(W, log|det W|)` (or `W^-1`) of a 'lu' or 'plain' 1x1 convolution."""
+  def _mix_weights(self, p):
+    """`W`, `W^-1` and `log|det W|` of 'lu' or 'plain' 1x1 convolutions,
+    from their parameters `p` (any leading axes, e.g. `[K]`)."""
     if self._permutation == 'plain':
       weight = p['weight']
       _, log_det = tf.linalg.slogdet(tf.cast(weight, tf.float64))
-      log_det = tf.cast(log_det, weight.dtype)
-      return (tf.linalg.inv(weight) if inverse else weight), log_det
-    weight = invertible_1x1_conv.lu_weight(
-        p['lu_permutation'], p['lower'], p['upper'], p['lu_sign_s'],
-        p['log_s'], inverse=inverse)
-    return weight, tf.reduce_sum(p['log_s'])
+      return dict(mix_weight=weight, mix_weight_inv=tf.linalg.inv(weight),
+                  mix_log_det=tf.cast(log_det, weight.dtype))
+    lu = [p[n] for n in ('lu_permutation', 'lower', 'upper', 'lu_sign_s',
+                         'log_s')]
+    return dict(mix_weight=invertible_1x1_conv.lu_weight(*lu),
+                mix_weight_inv=invertible_1x1_conv.lu_weight(*lu,
+                                                             inverse=True),
+                mix_log_det=tf.reduce_sum(p['log_s'], axis=-1))
 
   def _mix(self, x, p, inverse=False):
     """The permutation step; returns `(X @ W, log|det W|)` (or the inverse)."""
@@ -242,7 +247,8 @@ class GlowSteps(equality.OwnsVariables,
       if inverse:
         order = tf.math.invert_permutation(order)
       return tf.gather(x, order, axis=-1), tf.zeros([], x.dtype)
-    weight, log_det = self._mix_weight(p, inverse=inverse)
+    weight = p['mix_weight_inv' if inverse else 'mix_weight']
+    log_det = p['mix_log_det']
     return (conv.conv1x1(x, weight[tf.newaxis, tf.newaxis]),
             -log_det if inverse else log_det)
 
@@ -289,8 +295,18 @@ class GlowSteps(equality.OwnsVariables,
   # --- The loops ------------------------------------------------------------
 
   def _stacked_tensors(self):
-    """The stacked parameters as tensors (variables read once)."""
+    """The steps' tensors, stacked along `K`: what the loops index.
+
+    The variables, read once, except that a 1x1 convolution's parameters
+    (its LU factors, or a plain weight) are replaced by what the steps use,
+    `mix_weight` `W`, `mix_weight_inv` `W^-1` and `mix_log_det`
+    `log|det W|`, computed for all K steps at once before the loop; the
+    gradient reaches the parameters through that batched computation.
+    """
     tensors = {n: tf.convert_to_tensor(v) for n, v in self._params.items()}
+    if self._permutation in ('lu', 'plain'):
+      mix = {n: tensors.pop(n) for n in _MIX_PARAMETERS if n in tensors}
+      tensors.update(self._mix_weights({**mix, **self._constants()}))
     return tensors
 
   def _constants(self):
@@ -303,7 +319,8 @@ class GlowSteps(equality.OwnsVariables,
 
   def _step_parameters(self, stacked, k):
     p = {n: tf.gather(t, k) for n, t in stacked.items()}
-    p.update({n: tf.gather(t, k) for n, t in self._constants().items()})
+    if self._permutation in ('reverse', 'shuffle'):
+      p['order'] = tf.gather(self._orders, k)
     return p
 
   def _loop(self, body, state, reverse=False):
@@ -338,6 +355,8 @@ class GlowSteps(equality.OwnsVariables,
   def _run_forward_invertible(self, x, stacked):
     """`_run_forward` whose gradient recomputes activations by inversion."""
     names = sorted(stacked)
+    # W^-1 only reconstructs the inputs: no gradient.
+    differentiable = [n for n in names if n != 'mix_weight_inv']
 
     @tf.custom_gradient
     def run(x, *values):
@@ -351,15 +370,17 @@ class GlowSteps(equality.OwnsVariables,
           dy = tf.zeros_like(y)
         def body(k, y, dy, grads):
           x, dx, dp = self._step_backward(
-              y, dy, dlog_det, self._step_parameters(params, k), names)
-          grads = [g.write(k, dp[n]) for g, n in zip(grads, names)]
+              y, dy, dlog_det, self._step_parameters(params, k),
+              differentiable)
+          grads = [g.write(k, dp[n]) for g, n in zip(grads, differentiable)]
           return k - 1, x, dx, grads
         grads = [tf.TensorArray(params[n].dtype, size=self._num_steps,
                                 element_shape=params[n].shape[1:])
-                 for n in names]
+                 for n in differentiable]
         _, _, dx, grads = self._loop(
             body, (tf.stop_gradient(y), dy, grads), reverse=True)
-        return [dx] + [g.stack() for g in grads]
+        stacked_grads = dict(zip(differentiable, [g.stack() for g in grads]))
+        return [dx] + [stacked_grads.get(n) for n in names]
 
       return (y, log_det), grad
 
@@ -413,9 +434,9 @@ class GlowSteps(equality.OwnsVariables,
       dX = dU exp(log_scale),   dshift = sum dX,
       dlog_scale = sum dU * U + HW sum dlog_det,
 
-    and the parameters of `W` get `dW` and `HW sum dlog_det` through the
-    (small, `C x C`) map from them to `W` and `log|det W|`. A permutation
-    (`reverse`, `shuffle`) just permutes `X2` and `dX2` back.
+    and `W`, `log|det W|` get `dW` and `HW sum dlog_det` (the loop's inputs:
+    the gradient reaches the LU factors outside it, see `_stacked_tensors`).
+    A permutation (`reverse`, `shuffle`) just permutes `X2` and `dX2` back.
 
     Returns `(X, dX, {name: gradient})`.
     """
@@ -423,23 +444,16 @@ class GlowSteps(equality.OwnsVariables,
     pixels = tf.cast(tf.reduce_prod(tf.shape(x2)[-3:-1]), x2.dtype)
     total = tf.reduce_sum(dlog_det) * pixels  # d loss / d log|det|.
     d_mix = {}
+    u, _ = self._mix(x2, p, inverse=True)
     if self._permutation in ('reverse', 'shuffle'):
-      order = tf.math.invert_permutation(p['order'])
-      u, du = tf.gather(x2, order, axis=-1), tf.gather(dx2, order, axis=-1)
+      du, _ = self._mix(dx2, p, inverse=True)  # A permutation's transpose.
     else:
-      names = (['weight'] if self._permutation == 'plain' else
-               ['lower', 'upper', 'log_s'])
-      params = {n: p[n] for n in names}
-      with tf.GradientTape() as weight_tape:
-        weight_tape.watch(list(params.values()))
-        weight, log_det = self._mix_weight({**p, **params})
-      weight_inv, _ = self._mix_weight(p, inverse=True)
-      u = conv.conv1x1(x2, weight_inv[tf.newaxis, tf.newaxis])
-      du = conv.conv1x1(dx2, tf.transpose(weight)[tf.newaxis, tf.newaxis])
-      dweight = tf.matmul(tf.reshape(u, [-1, c]), tf.reshape(dx2, [-1, c]),
-                          transpose_a=True)
-      d_mix = weight_tape.gradient([weight, log_det], params,
-                                   output_gradients=[dweight, total])
+      du = conv.conv1x1(dx2, tf.transpose(p['mix_weight'])[tf.newaxis,
+                                                            tf.newaxis])
+      d_mix['mix_weight'] = tf.matmul(tf.reshape(u, [-1, c]),
+                                      tf.reshape(dx2, [-1, c]),
+                                      transpose_a=True)
+      d_mix['mix_log_det'] = total
     log_scale = p['actnorm_log_scale']
     x = u * tf.exp(-log_scale) - p['actnorm_shift']
     dx = du * tf.exp(log_scale)
