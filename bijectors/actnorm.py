@@ -9,7 +9,7 @@ __all__ = ['ActNorm']
 
 
 class ActNorm(equality.OwnsVariables,
-        one_pass.OnePassBijector):
+              one_pass.OnePassBijector):
   """Activation normalization, `Y = g(X) = (X + shift) * exp(log_scale)`.
 
   `shift` and `log_scale` are per-channel vectors of shape `[C]` broadcast

@@ -13,7 +13,7 @@ _KINDS = ('affine', 'additive')
 
 
 class AffineCoupling(equality.OwnsVariables,
-        one_pass.OnePassBijector):
+                     one_pass.OnePassBijector):
   """Coupling layer on images `[..., H, W, C]`, split along channels.
 
   With `X = [X_a, X_b]` (the first `C // 2` channels and the rest) and
@@ -108,13 +108,13 @@ class AffineCoupling(equality.OwnsVariables,
 
   def _forward_and_log_det(self, x):
     self._check_shape(x)
-    x_a, x_b = x[..., :self._split], x[..., self._split:]
+    x_a, x_b = one_pass.split_channels(x, self._split)
     y_b, fldj = coupling_forward(x_b, self.network(x_a), self._kind)
     return tf.concat([x_a, y_b], axis=-1), fldj
 
   def _inverse_and_log_det(self, y):
     self._check_shape(y)
-    y_a, y_b = y[..., :self._split], y[..., self._split:]
+    y_a, y_b = one_pass.split_channels(y, self._split)
     x_b, ildj = coupling_inverse(y_b, self.network(y_a), self._kind)
     return tf.concat([y_a, x_b], axis=-1), ildj
 
@@ -151,7 +151,8 @@ def _shift_and_log_scale(h, kind):
   if kind == 'additive':
     return h, None
   # openai/glow: scale = sigmoid(h + 2); log(sigmoid(a)) = -softplus(-a).
-  return h[..., 0::2], tf.math.log_sigmoid(h[..., 1::2] + 2.)
+  shift, raw_scale = one_pass.deinterleave(h)
+  return shift, tf.math.log_sigmoid(raw_scale + 2.)
 
 
 def coupling_forward(x_b, h, kind):

@@ -16,7 +16,7 @@ CONDITIONAL_INPUT = 'conditional_input'
 
 
 class ClassConditionalPrior(equality.OwnsVariables,
-        one_pass.OnePassBijector):
+                            one_pass.OnePassBijector):
   """Whitens an image under a class-conditional Gaussian prior.
 
   openai/glow's `--ycond` top prior: per-channel `[mean, logs]` (both length
@@ -80,7 +80,7 @@ class ClassConditionalPrior(equality.OwnsVariables,
   def _mean_and_logs(self, labels):
     h = self.bias + tf.matmul(self._one_hot(labels), self.label_weights)
     h = h[..., tf.newaxis, tf.newaxis, :]  # broadcast over H, W
-    return h[..., :self._num_channels], h[..., self._num_channels:]
+    return one_pass.split_channels(h, self._num_channels)
 
   def _forward_and_log_det(self, x, conditional_input=None):
     one_pass.check_channels(self.name, x, self._num_channels, image=True)

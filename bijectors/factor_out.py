@@ -86,7 +86,7 @@ class FactorOut(equality.HashOnce, one_pass.OnePassBijector):
   def _forward_and_log_det(self, x, **kwargs):
     self._check_image(x)
     batch_shape = tf.shape(x)[:-3]
-    x_a, x_b = x[..., :self._split], x[..., self._split:]
+    x_a, x_b = one_pass.split_channels(x, self._split)
     y_a = self._inner.forward(x_a, **kwargs)
     fldj = self._inner.forward_log_det_jacobian(x_a, event_ndims=3, **kwargs)
     y_b = tf.reshape(x_b, tf.concat([batch_shape, [-1]], axis=0))
@@ -99,7 +99,7 @@ class FactorOut(equality.HashOnce, one_pass.OnePassBijector):
                        f'{int(np.prod(self._image_shape))}], got shape '
                        f'{y.shape}.')
     batch_shape = tf.shape(y)[:-1]
-    y_b, y_a = y[..., :self._factored_size], y[..., self._factored_size:]
+    y_b, y_a = one_pass.split_channels(y, self._factored_size)
     x_a = self._inner.inverse(y_a, **kwargs)
     ildj = self._inner.inverse_log_det_jacobian(y_a, event_ndims=1, **kwargs)
     x_b = tf.reshape(y_b, tf.concat([batch_shape, self._factored_shape],

@@ -18,7 +18,7 @@ MEMORY = ('invertible', 'store')
 
 
 class GlowSteps(equality.OwnsVariables,
-        one_pass.OnePassBijector):
+                one_pass.OnePassBijector):
   """`K` steps of flow, `ActNorm -> permutation -> coupling`, as one bijector.
 
   Step `k` ([1] Figure 2a, Table 1) maps an image `[..., H, W, C]` by
@@ -268,7 +268,7 @@ class GlowSteps(equality.OwnsVariables,
   def _step_forward(self, x, p, init=False):
     """One step on `[N, H, W, C]`: returns `(Y, log|det| [N], init values)`."""
     x, log_det, updates = self._actnorm_and_mix(x, p, init=init)
-    a, b = x[..., :self._split], x[..., self._split:]
+    a, b = one_pass.split_channels(x, self._split)
     h, network_updates = self._network(a, p, init=init)
     updates.update(network_updates)
     b, coupling_log_det = affine_coupling.coupling_forward(b, h,
@@ -285,7 +285,7 @@ class GlowSteps(equality.OwnsVariables,
 
   def _step_inverse(self, y, p):
     """The inverse of one step on `[N, H, W, C]`: `(X, log|det dX/dY| [N])`."""
-    a, b = y[..., :self._split], y[..., self._split:]
+    a, b = one_pass.split_channels(y, self._split)
     h, _ = self._network(a, p)
     b, log_det = affine_coupling.coupling_inverse(b, h, self._coupling)
     x, pre_log_det = self._inverse_actnorm_and_mix(
@@ -402,9 +402,8 @@ class GlowSteps(equality.OwnsVariables,
 
     Returns `(X, dX, {name: gradient})` for the trainable `names`.
     """
-    sizes = [self._split, self._num_channels - self._split]
-    a, y_b = tf.split(y, sizes, axis=-1)
-    dy_a, dy_b = tf.split(dy, sizes, axis=-1)
+    a, y_b = one_pass.split_channels(y, self._split)
+    dy_a, dy_b = one_pass.split_channels(dy, self._split)
     trainable = {n: p[n] for n in names}
     with tf.GradientTape() as network_tape:
       network_tape.watch([a] + list(trainable.values()))

@@ -12,7 +12,7 @@ _PARAMETRIZATIONS = ('lu', 'plain')
 
 
 class Invertible1x1Conv(equality.OwnsVariables,
-        one_pass.OnePassBijector):
+                        one_pass.OnePassBijector):
   """Invertible 1x1 convolution, `Y = g(X) = X @ W` at every pixel.
 
   `W` is a `[C, C]` matrix applied to the channel vector of each position (a

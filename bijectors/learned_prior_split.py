@@ -10,7 +10,7 @@ __all__ = ['LearnedPriorSplit']
 
 
 class LearnedPriorSplit(equality.OwnsVariables,
-        one_pass.OnePassBijector):
+                        one_pass.OnePassBijector):
   """Whitens the factored-out half of an image under its learned prior.
 
   Multi-scale Glow ([1] Section 3, openai/glow's `split2d`) splits
@@ -67,11 +67,12 @@ class LearnedPriorSplit(equality.OwnsVariables,
 
   def _prior(self, x_a):
     h = self.prior_network(x_a)
-    return h[..., 0::2], h[..., 1::2]  # openai/glow: mean, logs interleaved.
+    # openai/glow: mean, logs interleaved.
+    return one_pass.deinterleave(h)
 
   def _forward_and_log_det(self, x):
     self._check_shape(x)
-    x_a, x_b = x[..., :self._split], x[..., self._split:]
+    x_a, x_b = one_pass.split_channels(x, self._split)
     mean, logs = self._prior(x_a)
     y_b = (x_b - mean) * tf.exp(-logs)
     return (tf.concat([x_a, y_b], axis=-1),
@@ -79,7 +80,7 @@ class LearnedPriorSplit(equality.OwnsVariables,
 
   def _inverse_and_log_det(self, y):
     self._check_shape(y)
-    y_a, y_b = y[..., :self._split], y[..., self._split:]
+    y_a, y_b = one_pass.split_channels(y, self._split)
     mean, logs = self._prior(y_a)
     x_b = mean + tf.exp(logs) * y_b
     return (tf.concat([y_a, x_b], axis=-1),

@@ -3,7 +3,8 @@
 import tensorflow as tf
 from tensorflow_probability import bijectors as tfb
 
-__all__ = ['OnePassBijector', 'check_channels', 'event_shape_of']
+__all__ = ['OnePassBijector', 'check_channels', 'deinterleave',
+           'event_shape_of', 'split_channels']
 
 
 class OnePassBijector(tfb.Bijector):
@@ -79,3 +80,28 @@ def event_shape_of(x, ndims=3):
   static = x.shape[-ndims:]
   dynamic = tf.shape(x)[-ndims:]
   return [s if s is not None else dynamic[i] for i, s in enumerate(static)]
+
+
+def split_channels(x, first):
+  """`(x[..., :first], x[..., first:])`, as one `tf.split` where `C` is known.
+
+  One op instead of two slices, and its gradient is a concatenation instead
+  of two `StridedSliceGrad`s (slow kernels, and four constants each).
+  """
+  c = x.shape[-1]
+  if c is None:
+    return x[..., :first], x[..., first:]
+  return tuple(tf.split(x, [first, c - first], axis=-1))
+
+
+def deinterleave(h):
+  """`(h[..., 0::2], h[..., 1::2])` as a reshape to `[..., C / 2, 2]` and an
+  unstack (whose gradient is a stack, not a `StridedSliceGrad`)."""
+  c = h.shape[-1]
+  if c is None or c % 2:
+    return h[..., 0::2], h[..., 1::2]
+  if h.shape[:-1].is_fully_defined():
+    shape = h.shape[:-1].as_list() + [c // 2, 2]
+  else:
+    shape = tf.concat([tf.shape(h)[:-1], [c // 2, 2]], axis=0)
+  return tuple(tf.unstack(tf.reshape(h, shape), axis=-1))
