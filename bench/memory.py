@@ -55,6 +55,11 @@ records (`runs`), the config, the load average, and
                          memory='invertible': the ratio without the
                          parameter state, which no memory mode can avoid
   first_step_s_k8, first_step_s_k32    memory='invertible'
+  tensor_k32_over_k8     with --tensor_memory: the peak of TensorFlow's own
+                         (BFC) CPU allocator during the later steps
+                         (`tensor_step_peak_mb` per run), K=32 / K=8,
+                         memory='invertible': the tensors alone, without the
+                         runtime's and malloc's share of RSS
 
 (`null` where a depth or mode was not run or failed). Other depths appear in
 `rss_ratio` (largest / smallest depth, per flow and memory mode).
@@ -123,6 +128,12 @@ def parse_args(argv=None):
   p.add_argument('--learning_rate', type=float, default=1e-4,
                  help='Adam learning rate')
   p.add_argument('--seed', type=int, default=0)
+  p.add_argument('--tensor_memory', action='store_true',
+                 help="run the children on TensorFlow's BFC CPU allocator "
+                 '(TF_CPU_ALLOCATOR_USE_BFC) and record its tensor-memory '
+                 'peak per step: the memory of the tensors alone, without '
+                 "the runtime's and malloc's share of RSS (RSS is then not "
+                 'comparable with a default run)')
   p.add_argument('--timeout', type=float, default=3600.,
                  help='seconds before a subprocess is killed (3600)')
   # One measurement in this process (what the parent launches):
@@ -163,7 +174,8 @@ def _config(args):
               memories=list(args.memories), baseline=args.baseline,
               steps=args.steps, seconds=args.seconds,
               learning_rate=args.learning_rate, seed=args.seed,
-              coupling='affine', permutation='lu', mode='nonxla')
+              coupling='affine', permutation='lu', mode='nonxla',
+              tensor_memory=args.tensor_memory)
 
 
 # --- Child: one (flow, memory, K) in this process -----------------------------
@@ -179,6 +191,15 @@ def _proc_status_mb(field):
   except OSError:
     pass
   return None
+
+
+def _tensor_memory_mb(tf, key):
+  """TensorFlow's CPU allocator statistic `key` ('current', 'peak') in MiB,
+  or `None` when the allocator keeps none (the default, non-BFC one)."""
+  try:
+    return tf.config.experimental.get_memory_info('CPU:0')[key] / 2. ** 20
+  except (ValueError, RuntimeError, KeyError):
+    return None
 
 
 def _reset_peak_rss():
@@ -243,6 +264,9 @@ def run_one(args):
   rss_before_steady = _proc_status_mb('VmRSS')
   if can_reset:
     _reset_peak_rss()
+  tensor_before_steady = _tensor_memory_mb(tf, 'current')
+  if tensor_before_steady is not None:
+    tf.config.experimental.reset_memory_stats('CPU:0')
   times = []
   begin = time.perf_counter()
   while len(times) < args.steps or time.perf_counter() - begin < args.seconds:
@@ -250,6 +274,7 @@ def run_one(args):
     losses.append(float(train(images).numpy()))
     times.append(time.perf_counter() - start)
   step_peak = _proc_status_mb('VmHWM') if can_reset else None
+  tensor_step_peak = _tensor_memory_mb(tf, 'peak')
   peaks.append(common.peak_rss_mb())
   peak = max(p for p in peaks + [first_peak, step_peak]
              if p is not None)
@@ -272,6 +297,8 @@ def run_one(args):
       step_peak_rss_mb=step_peak,
       step_increment_mb=minus(step_peak, rss_before_step),
       peak_window_reset=can_reset,
+      tensor_before_steady_mb=tensor_before_steady,
+      tensor_step_peak_mb=tensor_step_peak,
       first_step_s=first_step_s,
       step_s=statistics.median(times),
       step_s_min=min(times), timed_steps=len(times),
@@ -327,6 +354,8 @@ def _child_argv(args, flow, memory, k):
 def _run_child(args, flow, memory, k):
   """Runs one child; returns its JSON dict, or one with an `error`."""
   env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL='2')
+  if args.tensor_memory:
+    env['TF_CPU_ALLOCATOR_USE_BFC'] = 'true'
   env['PYTHONPATH'] = os.pathsep.join(
       [_REPO] + [p for p in env.get('PYTHONPATH', '').split(os.pathsep) if p])
   _log(f'starting {flow}{"" if memory is None else " memory=" + memory} '
@@ -386,6 +415,8 @@ def summarize_run(args, records, wall_s):
                              b is not None and hi > lo else None)
   ratio = _ratio(peak('tfp_glow', 'invertible', 32),
                  peak('tfp_glow', 'invertible', 8))
+  tensors = lambda k: _find(records, 'tfp_glow', 'invertible', k).get(
+      'tensor_step_peak_mb')
   errors = {f'{r["flow"]}/{r.get("memory")}/K={r["num_steps"]}': r['error']
             for r in records if r.get('error')}
   return dict(
@@ -400,6 +431,7 @@ def summarize_run(args, records, wall_s):
       rss_target=TARGET,
       rss_target_met=None if ratio is None else ratio <= TARGET,
       first_step_s_k8=first(8), first_step_s_k32=first(32),
+      tensor_k32_over_k8=_ratio(tensors(32), tensors(8)),
       rss_ratio=rss_ratio, step_increment_ratio=step_increment_ratio,
       rss_mb_per_step=rss_mb_per_step,
       runs=records, config=_config(args),
@@ -455,6 +487,15 @@ def table(args, summary):
         f'{"met" if summary["rss_target_met"] else "NOT met"}); '
         'without the parameter state (peak RSS - state MiB): '
         f'{_fmt(summary["rss_excl_state_k32_over_k8"], ".2f")}')
+  tensor_peaks = {
+      f'{r["flow"]}/{r.get("memory")}/K={r["num_steps"]}':
+      r['tensor_step_peak_mb'] for r in summary['runs']
+      if r.get('tensor_step_peak_mb') is not None}
+  if tensor_peaks:
+    lines.append(
+        'TensorFlow allocator (BFC) tensor peak per step, MiB: ' + ', '.join(
+            f'{name} {value:.0f}' for name, value in tensor_peaks.items()) +
+        f'; tensor_k32_over_k8 = {_fmt(summary["tensor_k32_over_k8"], ".2f")}')
   load = summary['load_average']['max']
   if load is not None and load > args.threads + 0.5:
     lines.append(f'WARNING: 1-min load average reached {load:.1f} on this '

@@ -330,6 +330,14 @@ class GlowSteps(equality.OwnsVariables,
     loop over the same body with constant `k` (graph size linear in K; XLA on
     CPU runs convolution gradients inside while loops far slower than
     unrolled ones).
+
+    The steps depend on each other, but TensorFlow's executor starts up to
+    `parallel_iterations` iterations at once wherever it can (reading their
+    parameter slices, and whatever follows from them), and keeps their
+    tensors alive meanwhile. At its default of 10 that is most of a
+    training step's memory: at K=8 (32x32x3, width 400, batch 16) 225 MiB of
+    tensors beyond the parameter state, against 84 MiB with 2 (the next
+    step's slices read ahead; about as fast) and 60 MiB with 1.
     """
     first = self._num_steps - 1 if reverse else 0
     if self._unroll:
@@ -340,6 +348,7 @@ class GlowSteps(equality.OwnsVariables,
     done = (lambda k, *_: k >= 0) if reverse else (
         lambda k, *_: k < self._num_steps)
     return tf.while_loop(done, body, (first,) + tuple(state),
+                         parallel_iterations=2,
                          maximum_iterations=self._num_steps)
 
   def _run_forward(self, x, stacked):
