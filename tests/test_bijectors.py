@@ -6,6 +6,7 @@ import tensorflow as tf
 from tensorflow_probability import bijectors as tfb
 
 import bijectors
+from bijectors import one_pass
 from tests import checks
 
 
@@ -309,3 +310,22 @@ def test_gemm_convolutions_equal_tf_conv2d_with_gradients(cin, cout):
       results.append([y] + tape.gradient(y, [x, kernel], output_gradients=dy))
     for a, b in zip(*results):
       np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-10)
+
+
+@pytest.mark.parametrize('spec', [
+    tf.TensorSpec([2, 3, 3, 6]),            # static: tf.split / reshape
+    tf.TensorSpec([None, 3, None, 6]),      # dynamic batch and width
+    tf.TensorSpec([None, None, None, None]),  # unknown channels: slicing
+])
+def test_channel_split_helpers_equal_slicing(spec):
+  h = np.random.default_rng(0).normal(size=(2, 3, 3, 6)).astype(np.float32)
+
+  @tf.function(input_signature=[spec])
+  def halves(h):
+    return (one_pass.split_channels(h, 2) + one_pass.deinterleave(h))
+
+  first, rest, even, odd = [t.numpy() for t in halves(h)]
+  np.testing.assert_array_equal(first, h[..., :2])
+  np.testing.assert_array_equal(rest, h[..., 2:])
+  np.testing.assert_array_equal(even, h[..., 0::2])
+  np.testing.assert_array_equal(odd, h[..., 1::2])
