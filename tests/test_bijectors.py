@@ -6,6 +6,7 @@ import tensorflow as tf
 from tensorflow_probability import bijectors as tfb
 
 import bijectors
+from bijectors import affine_coupling
 from bijectors import one_pass
 from tests import checks
 
@@ -329,3 +330,22 @@ def test_channel_split_helpers_equal_slicing(spec):
   np.testing.assert_array_equal(rest, h[..., 2:])
   np.testing.assert_array_equal(even, h[..., 0::2])
   np.testing.assert_array_equal(odd, h[..., 1::2])
+
+
+@pytest.mark.parametrize('kind', ['affine', 'additive'])
+def test_coupling_backward_equals_autodiff(kind):
+  rng = np.random.default_rng(1)
+  x_b = tf.constant(rng.normal(size=(3, 2, 2, 4)))
+  h = tf.constant(rng.normal(size=(3, 2, 2, 8 if kind == 'affine' else 4)))
+  dy_b = tf.constant(rng.normal(size=(3, 2, 2, 4)))
+  dlog_det = tf.constant(rng.normal(size=(3,)))
+  with tf.GradientTape() as tape:
+    tape.watch([x_b, h])
+    y_b, log_det = affine_coupling.coupling_forward(x_b, h, kind)
+  want_dx, want_dh = tape.gradient([y_b, log_det], [x_b, h],
+                                   output_gradients=[dy_b, dlog_det])
+  got_x, got_dx, got_dh = affine_coupling.coupling_backward(
+      tf.constant(y_b.numpy()), h, dy_b, dlog_det, kind)
+  np.testing.assert_allclose(got_x, x_b, rtol=1e-12, atol=1e-12)
+  np.testing.assert_allclose(got_dx, want_dx, rtol=1e-12, atol=1e-12)
+  np.testing.assert_allclose(got_dh, want_dh, rtol=1e-12, atol=1e-12)
