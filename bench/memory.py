@@ -382,6 +382,11 @@ def _find(records, flow, memory, k):
   return {}
 
 
+def _run_key(record):
+  """`flow/memory/K=k`: a run's name in `errors` and the tensor-peak line."""
+  return f'{record["flow"]}/{record.get("memory")}/K={record["num_steps"]}'
+
+
 def _ratio(a, b):
   return a / b if a is not None and b else None
 
@@ -417,8 +422,7 @@ def summarize_run(args, records, wall_s):
                  peak('tfp_glow', 'invertible', 8))
   tensors = lambda k: _find(records, 'tfp_glow', 'invertible', k).get(
       'tensor_step_peak_mb')
-  errors = {f'{r["flow"]}/{r.get("memory")}/K={r["num_steps"]}': r['error']
-            for r in records if r.get('error')}
+  errors = {_run_key(r): r['error'] for r in records if r.get('error')}
   return dict(
       rss_k32_over_k8=ratio,
       rss_k32_over_k8_store=_ratio(peak('tfp_glow', 'store', 32),
@@ -487,10 +491,9 @@ def table(args, summary):
         f'{"met" if summary["rss_target_met"] else "NOT met"}); '
         'without the parameter state (peak RSS - state MiB): '
         f'{_fmt(summary["rss_excl_state_k32_over_k8"], ".2f")}')
-  tensor_peaks = {
-      f'{r["flow"]}/{r.get("memory")}/K={r["num_steps"]}':
-      r['tensor_step_peak_mb'] for r in summary['runs']
-      if r.get('tensor_step_peak_mb') is not None}
+  tensor_peaks = {_run_key(r): r['tensor_step_peak_mb']
+                  for r in summary['runs']
+                  if r.get('tensor_step_peak_mb') is not None}
   if tensor_peaks:
     lines.append(
         'TensorFlow allocator (BFC) tensor peak per step, MiB: ' + ', '.join(

@@ -276,19 +276,20 @@ class GlowSteps(equality.OwnsVariables,
     return tf.concat([a, b], axis=-1), log_det + coupling_log_det, updates
 
   def _inverse_actnorm_and_mix(self, x2, p):
-    """The inverse of `_actnorm_and_mix`: `(X, log|det dX/dX2| (scalar))`."""
+    """The inverse of `_actnorm_and_mix`: `(X, log|det dX/dX2| (scalar), U)`,
+    with `U = X2 W^-1` the ActNorm's output."""
     pixels = tf.cast(tf.reduce_prod(tf.shape(x2)[-3:-1]), x2.dtype)
-    x, mix_log_det = self._mix(x2, p, inverse=True)
+    u, mix_log_det = self._mix(x2, p, inverse=True)
     log_scale = p['actnorm_log_scale']
-    return (x * tf.exp(-log_scale) - p['actnorm_shift'],
-            pixels * (mix_log_det - tf.reduce_sum(log_scale)))
+    return (u * tf.exp(-log_scale) - p['actnorm_shift'],
+            pixels * (mix_log_det - tf.reduce_sum(log_scale)), u)
 
   def _step_inverse(self, y, p):
     """The inverse of one step on `[N, H, W, C]`: `(X, log|det dX/dY| [N])`."""
     a, b = one_pass.split_channels(y, self._split)
     h, _ = self._network(a, p)
     b, log_det = affine_coupling.coupling_inverse(b, h, self._coupling)
-    x, pre_log_det = self._inverse_actnorm_and_mix(
+    x, pre_log_det, _ = self._inverse_actnorm_and_mix(
         tf.concat([a, b], axis=-1), p)
     return x, log_det + pre_log_det
 
@@ -452,7 +453,7 @@ class GlowSteps(equality.OwnsVariables,
     pixels = tf.cast(tf.reduce_prod(tf.shape(x2)[-3:-1]), x2.dtype)
     total = tf.reduce_sum(dlog_det) * pixels  # d loss / d log|det|.
     d_mix = {}
-    u, _ = self._mix(x2, p, inverse=True)
+    x, _, u = self._inverse_actnorm_and_mix(x2, p)
     if self._permutation in ('reverse', 'shuffle'):
       du, _ = self._mix(dx2, p, inverse=True)  # A permutation's transpose.
     else:
@@ -462,9 +463,7 @@ class GlowSteps(equality.OwnsVariables,
                                       tf.reshape(dx2, [-1, c]),
                                       transpose_a=True)
       d_mix['mix_log_det'] = total
-    log_scale = p['actnorm_log_scale']
-    x = u * tf.exp(-log_scale) - p['actnorm_shift']
-    dx = du * tf.exp(log_scale)
+    dx = du * tf.exp(p['actnorm_log_scale'])
     pixel_axes = list(range(len(x2.shape) - 1))
     d_mix['actnorm_shift'] = tf.reduce_sum(dx, axis=pixel_axes)
     d_mix['actnorm_log_scale'] = (
