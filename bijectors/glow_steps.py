@@ -8,6 +8,7 @@ from bijectors import conv
 from bijectors import equality
 from bijectors import invertible_1x1_conv
 from bijectors import one_pass
+from bijectors import stacked_rows
 
 __all__ = ['GlowSteps']
 
@@ -378,18 +379,27 @@ class GlowSteps(equality.OwnsVariables,
           dlog_det = tf.zeros_like(log_det)
         if dy is None:
           dy = tf.zeros_like(y)
+        # The loop starts when dy arrives. Its first step recomputes a
+        # network from y alone, which TensorFlow would otherwise run as soon
+        # as the forward pass produced y, holding its activations through
+        # the backward passes of all later levels; and each level's gradient
+        # buffers would exist from the start of the training step.
+        with tf.control_dependencies([dy, dlog_det]):
+          y_start = tf.identity(tf.stop_gradient(y))
+          grads = [stacked_rows.zeros_like(params[n])
+                   for n in differentiable]
+
         def body(k, y, dy, grads):
           x, dx, dp = self._step_backward(
               y, dy, dlog_det, self._step_parameters(params, k),
               differentiable)
-          grads = [g.write(k, dp[n]) for g, n in zip(grads, differentiable)]
+          grads = [stacked_rows.write(g, k, dp[n])
+                   for g, n in zip(grads, differentiable)]
           return k - 1, x, dx, grads
-        grads = [tf.TensorArray(params[n].dtype, size=self._num_steps,
-                                element_shape=params[n].shape[1:])
-                 for n in differentiable]
-        _, _, dx, grads = self._loop(
-            body, (tf.stop_gradient(y), dy, grads), reverse=True)
-        stacked_grads = dict(zip(differentiable, [g.stack() for g in grads]))
+        _, _, dx, grads = self._loop(body, (y_start, dy, grads),
+                                     reverse=True)
+        stacked_grads = dict(zip(differentiable,
+                                 map(stacked_rows.stack, grads)))
         return [dx] + [stacked_grads.get(n) for n in names]
 
       return (y, log_det), grad

@@ -8,6 +8,7 @@ from tensorflow_probability import bijectors as tfb
 import bijectors
 from bijectors import affine_coupling
 from bijectors import one_pass
+from bijectors import stacked_rows
 from tests import checks
 
 
@@ -349,3 +350,30 @@ def test_coupling_backward_equals_autodiff(kind):
   np.testing.assert_allclose(got_x, x_b, rtol=1e-12, atol=1e-12)
   np.testing.assert_allclose(got_dx, want_dx, rtol=1e-12, atol=1e-12)
   np.testing.assert_allclose(got_dh, want_dh, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize('mode', ['eager', 'graph', 'xla'])
+def test_stacked_rows_fill_k_rows_in_any_order(mode):
+  """Rows written in reverse inside a while loop; two accumulators of the
+  same shape (in-place writes must not share a buffer) and one left zero."""
+  rng = np.random.default_rng(4)
+  a = tf.constant(rng.normal(size=(3, 2, 2)).astype(np.float32))
+  b = tf.constant(rng.normal(size=(3, 2, 2)).astype(np.float32))
+
+  def build(a, b):
+    rows = [stacked_rows.zeros_like(a) for _ in range(3)]
+
+    def body(k, rows):
+      return k - 1, [stacked_rows.write(rows[0], k, a[k]),
+                     stacked_rows.write(rows[1], k, 2. * b[k]),
+                     rows[2]]
+
+    _, rows = tf.while_loop(lambda k, _: k >= 0, body, (2, rows))
+    return [stacked_rows.stack(r) for r in rows]
+
+  if mode != 'eager':
+    build = tf.function(build, jit_compile=mode == 'xla')
+  got_a, got_b, untouched = [t.numpy() for t in build(a, b)]
+  np.testing.assert_array_equal(got_a, a.numpy())
+  np.testing.assert_array_equal(got_b, 2. * b.numpy())
+  np.testing.assert_array_equal(untouched, np.zeros((3, 2, 2)))

@@ -123,14 +123,15 @@ def test_invertible_backprop_equals_stored_activations(
     np.testing.assert_allclose(a / scale, b / scale, atol=1e-4)
 
 
+@pytest.mark.parametrize('jit_compile', [False, True])
 @pytest.mark.parametrize('memory', ['invertible', 'store'])
-def test_gradients_under_tf_function_and_xla(memory):
+def test_gradients_under_tf_function_and_xla(memory, jit_compile):
   steps = _steps('lu', 'affine', True, memory, dtype=tf.float32)
   x = np.random.default_rng(3).normal(size=(2, 4, 4, 4)).astype(np.float32)
   eager = _gradients(steps, x)
-  jitted = tf.function(lambda x: _gradients_graph(steps, x),
-                       jit_compile=True)(x)
-  for a, b in zip(jitted, eager):
+  traced = tf.function(lambda x: _gradients_graph(steps, x),
+                       jit_compile=jit_compile)(x)
+  for a, b in zip(traced, eager):
     np.testing.assert_allclose(a, b, rtol=2e-4, atol=2e-5)
 
 
