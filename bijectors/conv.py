@@ -23,16 +23,19 @@ def conv2d_nhwc(x, kernel):
 def conv1x1(x, kernel, bias=None, relu=False):
   """A 1x1 convolution of `[N, H, W, C]` as one matrix product.
 
-  The same map as `tf.nn.conv2d(x, kernel[1, 1, C, O])` (then `+ bias` and
+  The same map as `tf.nn.conv2d(x, kernel[1, 1, C, O])` (`kernel` may also
+  be given as `[C, O]`; then `+ bias` and
   a ReLU, if asked); its gradients are matrix products too, where the
   convolution's backprop kernels are slower on CPUs. The bias and ReLU are
   applied to the `[N H W, O]` product, where TensorFlow fuses them into it.
   """
-  shape = tf.shape(x)
   cin, cout = kernel.shape[-2], kernel.shape[-1]
-  y = tf.matmul(tf.reshape(x, [-1, cin]), tf.reshape(kernel, [cin, cout]))
-  return tf.reshape(_bias_relu(y, bias, relu),
-                    tf.concat([shape[:-1], [cout]], axis=0))
+  if kernel.shape.rank != 2:
+    kernel = tf.reshape(kernel, [cin, cout])
+  y = _bias_relu(tf.matmul(tf.reshape(x, [-1, cin]), kernel), bias, relu)
+  if x.shape[:-1].is_fully_defined():  # A static shape: one constant.
+    return tf.reshape(y, x.shape[:-1] + [cout])
+  return tf.reshape(y, tf.concat([tf.shape(x)[:-1], [cout]], axis=0))
 
 
 def _bias_relu(y, bias, relu):
@@ -84,14 +87,22 @@ def _shifted(x, axis, direction, block=None):
   paddings = [[0, 0]] * 4
   paddings[axis] = [1, 1]
   padded = tf.pad(x, paddings)
-  size = x.shape[axis] if x.shape[axis] is not None else tf.shape(x)[axis]
+  size = [-1] * 4  # One size for all three windows.
+  if block is not None:
+    size[3] = block
+  if x.shape[axis] is not None:
+    size[axis] = x.shape[axis]
+    size = tf.constant(size)
+  else:
+    size = tf.tensor_scatter_nd_update(size, [[axis]],
+                                       tf.shape(x)[axis:axis + 1])
   windows = []
   for a in range(3):
-    start = 1 + direction * (a - 1)
-    channels = (slice(None) if block is None else
-                slice(a * block, (a + 1) * block))
-    windows.append(padded[:, start:start + size, :, channels] if axis == 1
-                   else padded[:, :, start:start + size, channels])
+    begin = [0] * 4
+    begin[axis] = 1 + direction * (a - 1)
+    if block is not None:
+      begin[3] = a * block
+    windows.append(tf.slice(padded, begin, size))
   return windows
 
 
@@ -103,18 +114,20 @@ def _spread(x, direction):
   def spread(x):
     columns = tf.concat(_shifted(x, 2, direction), axis=-1)  # blocks b
     y = tf.concat(_shifted(columns, 1, direction), axis=-1)  # blocks (a, b)
-    return y, lambda dy: _shift_sum(dy, -direction)
+    return y, lambda dy: _shift_sum(dy, -direction, x.shape[-1])
 
   return spread(x)
 
 
-def _shift_sum(z, direction):
+def _shift_sum(z, direction, channels=None):
   """`[N, H, W, 9 O] -> [N, H, W, O]`: the sum over blocks `(a, b)` of their
-  windows `z_(i + d (a - 1), j + d (b - 1))`; rows, then columns."""
+  windows `z_(i + d (a - 1), j + d (b - 1))`; rows, then columns.
+  `channels`: `O`, where the static shape of `z` lacks it (a gradient's, in
+  a traced function with unknown image sizes)."""
 
   @tf.custom_gradient
   def shift_sum(z):
-    o = z.shape[-1] // 9
+    o = channels if channels is not None else z.shape[-1] // 9
     rows = tf.add_n(_shifted(z, 1, direction, block=3 * o))  # blocks b
     y = tf.add_n(_shifted(rows, 2, direction, block=o))
     return y, lambda dy: _spread(dy, -direction)

@@ -320,7 +320,8 @@ class GlowSteps(equality.OwnsVariables,
     return {}
 
   def _step_parameters(self, stacked, k):
-    p = {n: tf.gather(t, k) for n, t in stacked.items()}
+    axis = tf.constant(0)  # One constant for all the gathers.
+    p = {n: tf.gather(t, k, axis=axis) for n, t in stacked.items()}
     if self._permutation in ('reverse', 'shuffle'):
       p['order'] = tf.gather(self._orders, k)
     return p
@@ -393,8 +394,8 @@ class GlowSteps(equality.OwnsVariables,
           x, dx, dp = self._step_backward(
               y, dy, dlog_det, self._step_parameters(params, k),
               differentiable)
-          grads = [stacked_rows.write(g, k, dp[n])
-                   for g, n in zip(grads, differentiable)]
+          grads = stacked_rows.write(grads, k,
+                                     [dp[n] for n in differentiable])
           return k - 1, x, dx, grads
         _, _, dx, grads = self._loop(body, (y_start, dy, grads),
                                      reverse=True)

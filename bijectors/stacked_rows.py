@@ -1,8 +1,8 @@
 """A `[K, ...]` tensor built one row per loop iteration, without a final copy.
 
-    rows = stacked_rows.zeros_like(stacked)      # before the loop
-    rows = stacked_rows.write(rows, k, row)      # in the loop body
-    tensor = stacked_rows.stack(rows)            # after the loop
+    rows = stacked_rows.zeros_like(stacked)          # before the loop
+    [rows] = stacked_rows.write([rows], k, [row])    # in the loop body
+    tensor = stacked_rows.stack(rows)                # after the loop
 
 A `tf.TensorArray` keeps its rows as separate tensors, and `stack()` copies
 them into a new one: while it does, the rows exist twice. For the gradients
@@ -52,12 +52,18 @@ def zeros_like(stacked):
                           init=True)
 
 
-def write(rows, k, row):
-  """`rows[k] = row`; returns the accumulator (a loop variable)."""
-  if isinstance(rows, tf.TensorArray):
-    return rows.write(k, row)
-  return tf.raw_ops.InplaceUpdate(x=rows, i=tf.reshape(k, [1]),
-                                  v=row[tf.newaxis])
+def write(accumulators, k, rows):
+  """`accumulators[i][k] = rows[i]` for each `i`; returns the accumulators
+  (loop variables). The index is built once for all of them."""
+  if not accumulators:
+    return []
+  if isinstance(accumulators[0], tf.TensorArray):
+    return [a.write(k, row) for a, row in zip(accumulators, rows)]
+  index = tf.reshape(k, [1])
+  axis = tf.constant(0)
+  return [tf.raw_ops.InplaceUpdate(x=a, i=index,
+                                   v=tf.expand_dims(row, axis))
+          for a, row in zip(accumulators, rows)]
 
 
 def stack(rows):

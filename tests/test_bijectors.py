@@ -288,17 +288,21 @@ def test_validate_args_catches_dynamic_odd_size():
     fn(np.zeros([1, 3, 4, 1], np.float32))
 
 
+@pytest.mark.parametrize('static', [True, False])
 @pytest.mark.parametrize('cin, cout', [(40, 4), (2, 24), (6, 6)])
-def test_gemm_convolutions_equal_tf_conv2d_with_gradients(cin, cout):
+def test_gemm_convolutions_equal_tf_conv2d_with_gradients(cin, cout, static):
   # conv3x3 uses GEMMs and shifted windows for thin inputs (9 cin <= cout)
   # or outputs (9 cout <= cin); it must be the 'SAME' convolution, with the
-  # same gradients, including the zero padding at the borders.
+  # same gradients, including the zero padding at the borders, whether the
+  # image shape is static or only known when the function runs.
   from bijectors import conv  # pylint: disable=g-import-not-at-top
   rng = np.random.default_rng(cin)
   x = tf.constant(rng.standard_normal((2, 5, 3, cin)))
   kernel = tf.constant(rng.standard_normal((3, 3, cin, cout)))
   bias = tf.constant(rng.standard_normal(cout))
   dy = tf.constant(rng.standard_normal((2, 5, 3, cout)))
+  spec = tf.TensorSpec([2, 5, 3, cin] if static else [None, None, None, cin],
+                       tf.float64)
   for ours, reference in [
       (lambda x, k: conv.conv3x3(x, k, bias, relu=True),
        lambda x, k: tf.nn.relu(tf.nn.conv2d(x, k, 1, 'SAME') + bias)),
@@ -306,10 +310,15 @@ def test_gemm_convolutions_equal_tf_conv2d_with_gradients(cin, cout):
        lambda x, k: tf.nn.conv2d(x, k[1:2, 1:2], 1, 'SAME') + bias)]:
     results = []
     for fn in (ours, reference):
-      with tf.GradientTape() as tape:
-        tape.watch([x, kernel])
-        y = fn(x, kernel)
-      results.append([y] + tape.gradient(y, [x, kernel], output_gradients=dy))
+
+      @tf.function(input_signature=[spec])
+      def value_and_gradients(x, fn=fn):
+        with tf.GradientTape() as tape:
+          tape.watch([x, kernel])
+          y = fn(x, kernel)
+        return [y] + tape.gradient(y, [x, kernel], output_gradients=dy)
+
+      results.append(value_and_gradients(x))
     for a, b in zip(*results):
       np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-10)
 
@@ -364,9 +373,8 @@ def test_stacked_rows_fill_k_rows_in_any_order(mode):
     rows = [stacked_rows.zeros_like(a) for _ in range(3)]
 
     def body(k, rows):
-      return k - 1, [stacked_rows.write(rows[0], k, a[k]),
-                     stacked_rows.write(rows[1], k, 2. * b[k]),
-                     rows[2]]
+      return k - 1, stacked_rows.write(rows[:2], k, [a[k], 2. * b[k]]) + [
+          rows[2]]
 
     _, rows = tf.while_loop(lambda k, _: k >= 0, body, (2, rows))
     return [stacked_rows.stack(r) for r in rows]
