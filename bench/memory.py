@@ -3,6 +3,8 @@ r"""Peak memory of a Glow training step against depth K ("constant memory").
     cd /work/main && PYTHONPATH=. python bench/memory.py           # full
     PYTHONPATH=. python bench/memory.py --quick                    # smoke
     PYTHONPATH=. python bench/memory.py --no_baseline              # no tfb
+    PYTHONPATH=. python bench/memory.py --memories=invertible \
+        --no_baseline --repeats=5                                  # medians
 
 Glow's reversible steps let the backward pass recompute each step's input
 from its output instead of storing it ([1] Section 1: "a constant memory cost
@@ -48,7 +50,9 @@ It prints a table and, as its LAST line, one JSON object with the per-run
 records (`runs`), the config, the load average, and
 
   rss_k32_over_k8        peak_rss_mb at K=32 / at K=8, memory='invertible'
-                         (the issue's target: <= 1.3)
+                         (the issue's target: <= 1.3); with --repeats, of
+                         the median peaks
+  rss_k32_over_k8_repeats  the same ratio for each repeat
   rss_k32_over_k8_store  the same for memory='store'
   rss_excl_state_k32_over_k8
                          (peak_rss_mb - state_mb) at K=32 / at K=8,
@@ -134,6 +138,12 @@ def parse_args(argv=None):
                  'peak per step: the memory of the tensors alone, without '
                  "the runtime's and malloc's share of RSS (RSS is then not "
                  'comparable with a default run)')
+  p.add_argument('--repeats', type=int, default=1,
+                 help='run every (flow, memory, K) this many times, the '
+                 'repeats interleaved, and summarize each by the median of '
+                 'its runs (1). Peak RSS at K=32 differs by up to 70 MiB '
+                 "between identical runs (glibc malloc's adaptive mmap "
+                 'threshold); the medians are steadier')
   p.add_argument('--timeout', type=float, default=3600.,
                  help='seconds before a subprocess is killed (3600)')
   # One measurement in this process (what the parent launches):
@@ -164,6 +174,8 @@ def parse_args(argv=None):
     p.error('--depths: need positive integers')
   if args.steps < 1:
     p.error('--steps: need at least 1')
+  if args.repeats < 1:
+    p.error('--repeats: need at least 1')
   return args
 
 
@@ -175,7 +187,7 @@ def _config(args):
               steps=args.steps, seconds=args.seconds,
               learning_rate=args.learning_rate, seed=args.seed,
               coupling='affine', permutation='lu', mode='nonxla',
-              tensor_memory=args.tensor_memory)
+              tensor_memory=args.tensor_memory, repeats=args.repeats)
 
 
 # --- Child: one (flow, memory, K) in this process -----------------------------
@@ -326,14 +338,16 @@ def _name(args):
 
 
 def _runs(args):
-  """`[(flow, memory, K)]` in the order they run."""
+  """`[(flow, memory, K)]` in the order they run: every run once, then again
+  for each further repeat (so that a slow drift of the machine's load does
+  not fall on one depth)."""
   runs = []
   for k in args.depths:
     for memory in args.memories:
       runs.append(('tfp_glow', memory, k))
     if args.baseline:
       runs.append((BASELINE, None, k))
-  return runs
+  return runs * args.repeats
 
 
 def _child_argv(args, flow, memory, k):
@@ -374,17 +388,40 @@ def _run_child(args, flow, memory, k):
   return result
 
 
+def _matches(records, flow, memory, k):
+  return [r for r in records
+          if (r.get('flow'), r.get('memory'), r.get('num_steps')) == (
+              flow, memory, k)]
+
+
 def _find(records, flow, memory, k):
-  for r in records:
-    if (r.get('flow'), r.get('memory'), r.get('num_steps')) == (flow, memory,
-                                                                k):
-      return r
-  return {}
+  """The record of a run; of a repeated run, the median of each numeric
+  field over its repeats that did not fail (`repeats`: how many)."""
+  matches = _matches(records, flow, memory, k)
+  good = [r for r in matches if not r.get('error')]
+  if len(good) < 2:
+    return good[0] if good else (matches[0] if matches else {})
+  merged = dict(good[0], repeats=len(good))
+  merged.pop('repeat', None)
+  for key, value in merged.items():
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+      values = [r[key] for r in good if r.get(key) is not None]
+      if len(set(values)) > 1:
+        merged[key] = statistics.median(values)
+  return merged
+
+
+def _merged(args, records):
+  """One record per (flow, memory, K), in run order (medians of repeats)."""
+  return [_find(records, *run) for run in _runs(args)[:len(_runs(args)) //
+                                                        args.repeats]]
 
 
 def _run_key(record):
-  """`flow/memory/K=k`: a run's name in `errors` and the tensor-peak line."""
-  return f'{record["flow"]}/{record.get("memory")}/K={record["num_steps"]}'
+  """`flow/memory/K=k[#repeat]`: a run's name in `errors` and the
+  tensor-peak line."""
+  key = f'{record["flow"]}/{record.get("memory")}/K={record["num_steps"]}'
+  return key + (f'#{record["repeat"]}' if record.get('repeat') else '')
 
 
 def _ratio(a, b):
@@ -423,8 +460,12 @@ def summarize_run(args, records, wall_s):
   tensors = lambda k: _find(records, 'tfp_glow', 'invertible', k).get(
       'tensor_step_peak_mb')
   errors = {_run_key(r): r['error'] for r in records if r.get('error')}
+  per_repeat = [_ratio(a.get('peak_rss_mb'), b.get('peak_rss_mb'))
+                for a, b in zip(_matches(records, 'tfp_glow', 'invertible', 32),
+                                _matches(records, 'tfp_glow', 'invertible', 8))]
   return dict(
       rss_k32_over_k8=ratio,
+      rss_k32_over_k8_repeats=per_repeat,
       rss_k32_over_k8_store=_ratio(peak('tfp_glow', 'store', 32),
                                    peak('tfp_glow', 'store', 8)),
       rss_k32_over_k8_tfb=_ratio(peak(BASELINE, None, 32),
@@ -455,7 +496,8 @@ def _fmt(value, spec='.0f'):
 def table(args, summary):
   """The human-readable table."""
   rows = []
-  for r in summary['runs']:
+  merged = _merged(args, summary['runs'])
+  for r in merged:
     rows.append([
         r['flow'], r.get('memory') or '(autodiff)', str(r['num_steps']),
         _fmt(r.get('params') and r['params'] / 1e6, '.2f'),
@@ -491,8 +533,13 @@ def table(args, summary):
         f'{"met" if summary["rss_target_met"] else "NOT met"}); '
         'without the parameter state (peak RSS - state MiB): '
         f'{_fmt(summary["rss_excl_state_k32_over_k8"], ".2f")}')
+  if args.repeats > 1 and summary['rss_k32_over_k8_repeats']:
+    lines.append(
+        f'{args.repeats} repeats, the table their medians; rss_k32_over_k8 '
+        'per repeat: ' + ', '.join(
+            _fmt(v, '.3f') for v in summary['rss_k32_over_k8_repeats']))
   tensor_peaks = {_run_key(r): r['tensor_step_peak_mb']
-                  for r in summary['runs']
+                  for r in merged
                   if r.get('tensor_step_peak_mb') is not None}
   if tensor_peaks:
     lines.append(
@@ -512,8 +559,10 @@ def table(args, summary):
 def run_all(args):
   start = time.perf_counter()
   git_commit, git_dirty = throughput._git_state()  # pylint: disable=protected-access
-  records = [_run_child(args, flow, memory, k)
-             for flow, memory, k in _runs(args)]
+  runs = _runs(args)
+  records = [dict(_run_child(args, flow, memory, k),
+                  repeat=i * args.repeats // len(runs))
+             for i, (flow, memory, k) in enumerate(runs)]
   summary = summarize_run(args, records, time.perf_counter() - start)
   summary.update(git_commit=git_commit, git_dirty=git_dirty)
   print(table(args, summary))
