@@ -32,7 +32,7 @@ class GlowSteps(equality.OwnsVariables,
   with `log|det|` = `H W sum(log_scale_k) + H W log|det W_k| +
   sum(log sigmoid(...))`. It is the same map as the chain of the single
   bijectors `ActNorm`, `Invertible1x1Conv` and `AffineCoupling` (tested
-  against it), with three differences that make it fast:
+  against it), with four differences that make it fast and lean:
 
   * the `K` steps' parameters are stacked along a leading axis and the steps
     run in a `tf.while_loop`: tracing and XLA compilation cost one step,
@@ -42,7 +42,10 @@ class GlowSteps(equality.OwnsVariables,
     constant memory cost with respect to depth") instead of storing every
     activation, running each coupling network once more (its output both
     inverts the step and is differentiated); `memory='store'` lets autodiff
-    store the activations (memory linear in `K`);
+    store the activations (memory linear in `K`). A level's backward loop
+    starts only when its output's gradient arrives, and writes the stacked
+    parameters' gradients in place (`stacked_rows`), so that an optimizer
+    applied as gradients arrive holds one level's gradients at a time;
   * the coupling network runs once per pass, the log-det being computed
     with the output (`OnePassBijector`);
   * the network's ActNorms are folded into their convolutions' kernels and

@@ -131,7 +131,6 @@ class GlowTrainer(keras.Model):
       grads, _ = tf.clip_by_global_norm(
           grads, self.clip_grad_norm,
           use_norm=tf.where(finite, norm, tf.ones_like(norm)))
-    grads = [tf.where(finite, g, tf.zeros_like(g)) for g in grads]
     lr = self.optimizer.learning_rate
     self._apply_if(finite, grads, variables)
     self.step.assign_add(1)
