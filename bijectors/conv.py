@@ -7,6 +7,8 @@ by `bijector.trainable_variables`, by `tf.train.Checkpoint`, by Keras 3 models
 
 import tensorflow as tf
 
+from bijectors import one_pass
+
 __all__ = ['Conv2D', 'ZeroConv2D', 'conv1x1', 'conv2d_nhwc', 'conv3x3']
 
 
@@ -33,9 +35,7 @@ def conv1x1(x, kernel, bias=None, relu=False):
   if kernel.shape.rank != 2:
     kernel = tf.reshape(kernel, [cin, cout])
   y = _bias_relu(tf.matmul(tf.reshape(x, [-1, cin]), kernel), bias, relu)
-  if x.shape[:-1].is_fully_defined():  # A static shape: one constant.
-    return tf.reshape(y, x.shape[:-1] + [cout])
-  return tf.reshape(y, tf.concat([tf.shape(x)[:-1], [cout]], axis=0))
+  return tf.reshape(y, one_pass.shape_with_last(x, [cout]))
 
 
 def _bias_relu(y, bias, relu):
@@ -87,15 +87,11 @@ def _shifted(x, axis, direction, block=None):
   paddings = [[0, 0]] * 4
   paddings[axis] = [1, 1]
   padded = tf.pad(x, paddings)
-  size = [-1] * 4  # One size for all three windows.
+  size = [-1] * 4  # One size tensor for all three windows.
+  size[axis] = x.shape[axis] if x.shape[axis] is not None else tf.shape(x)[axis]
   if block is not None:
     size[3] = block
-  if x.shape[axis] is not None:
-    size[axis] = x.shape[axis]
-    size = tf.constant(size)
-  else:
-    size = tf.tensor_scatter_nd_update(size, [[axis]],
-                                       tf.shape(x)[axis:axis + 1])
+  size = tf.convert_to_tensor(size)  # A constant, or packs the dynamic size.
   windows = []
   for a in range(3):
     begin = [0] * 4

@@ -4,7 +4,7 @@ import tensorflow as tf
 from tensorflow_probability import bijectors as tfb
 
 __all__ = ['OnePassBijector', 'check_channels', 'deinterleave',
-           'event_shape_of', 'split_channels']
+           'event_shape_of', 'shape_with_last', 'split_channels']
 
 
 class OnePassBijector(tfb.Bijector):
@@ -100,8 +100,14 @@ def deinterleave(h):
   c = h.shape[-1]
   if c is None or c % 2:
     return h[..., 0::2], h[..., 1::2]
-  if h.shape[:-1].is_fully_defined():
-    shape = h.shape[:-1].as_list() + [c // 2, 2]
-  else:
-    shape = tf.concat([tf.shape(h)[:-1], [c // 2, 2]], axis=0)
-  return tuple(tf.unstack(tf.reshape(h, shape), axis=-1))
+  return tuple(tf.unstack(tf.reshape(h, shape_with_last(h, [c // 2, 2])),
+                          axis=-1))
+
+
+def shape_with_last(x, dims):
+  """The shape of `x` with its last axis replaced by `dims` (ints), for a
+  `tf.reshape`: a list (one constant) where the other axes are static, else
+  a shape tensor."""
+  if x.shape[:-1].is_fully_defined():
+    return x.shape[:-1].as_list() + list(dims)
+  return tf.concat([tf.shape(x)[:-1], dims], axis=0)
