@@ -337,17 +337,23 @@ def _name(args):
 # --- Parent: one subprocess per run, then the table and the JSON line ---------
 
 
-def _runs(args):
-  """`[(flow, memory, K)]` in the order they run: every run once, then again
-  for each further repeat (so that a slow drift of the machine's load does
-  not fall on one depth)."""
-  runs = []
+def _configs(args):
+  """`[(flow, memory, K)]`: what is measured, each once."""
+  configs = []
   for k in args.depths:
     for memory in args.memories:
-      runs.append(('tfp_glow', memory, k))
+      configs.append(('tfp_glow', memory, k))
     if args.baseline:
-      runs.append((BASELINE, None, k))
-  return runs * args.repeats
+      configs.append((BASELINE, None, k))
+  return configs
+
+
+def _runs(args):
+  """`[(repeat, (flow, memory, K))]` in the order they run: every config
+  once, then again for each further repeat (so that a slow drift of the
+  machine's load does not fall on one depth)."""
+  return [(repeat, config) for repeat in range(args.repeats)
+          for config in _configs(args)]
 
 
 def _child_argv(args, flow, memory, k):
@@ -413,8 +419,7 @@ def _find(records, flow, memory, k):
 
 def _merged(args, records):
   """One record per (flow, memory, K), in run order (medians of repeats)."""
-  return [_find(records, *run) for run in _runs(args)[:len(_runs(args)) //
-                                                        args.repeats]]
+  return [_find(records, *config) for config in _configs(args)]
 
 
 def _run_key(record):
@@ -559,10 +564,8 @@ def table(args, summary):
 def run_all(args):
   start = time.perf_counter()
   git_commit, git_dirty = throughput._git_state()  # pylint: disable=protected-access
-  runs = _runs(args)
-  records = [dict(_run_child(args, flow, memory, k),
-                  repeat=i * args.repeats // len(runs))
-             for i, (flow, memory, k) in enumerate(runs)]
+  records = [dict(_run_child(args, *config), repeat=repeat)
+             for repeat, config in _runs(args)]
   summary = summarize_run(args, records, time.perf_counter() - start)
   summary.update(git_commit=git_commit, git_dirty=git_dirty)
   print(table(args, summary))
