@@ -1,0 +1,120 @@
+"""bench/throughput.py and bench/common.py: the FLOP model, flags, the summary.
+
+No TensorFlow here: the summary is computed from hand-made child results.
+"""
+
+import pytest
+
+from bench import common
+from bench import throughput
+
+
+def test_conv_layers_count_the_glow_convolutions_by_hand():
+  # 8x8x3, L=2, K=2, width 16, affine: level 0 is 4x4x12 (couplings on
+  # 6 channels, networks 6 -> 16 -> 16 -> 12, split prior 6 -> 12);
+  # level 1 squeezes the 6 kept channels to 2x2x24 (12 -> 16 -> 16 -> 24).
+  layers = common.conv_layers((8, 8, 3), 2, 2, 16)
+  macs = {(l['level'], l['name']): l['pixels'] * l['kh'] * l['kw'] *
+          l['cin'] * l['cout'] * l['count'] for l in layers}
+  assert macs == {
+      (0, 'mix'): 16 * 12 * 12 * 2,
+      (0, 'conv_in'): 16 * 9 * 6 * 16 * 2,
+      (0, 'conv_hidden'): 16 * 16 * 16 * 2,
+      (0, 'conv_out'): 16 * 9 * 16 * 12 * 2,
+      (0, 'split_prior'): 16 * 9 * 6 * 12,
+      (1, 'mix'): 4 * 24 * 24 * 2,
+      (1, 'conv_in'): 4 * 9 * 12 * 16 * 2,
+      (1, 'conv_hidden'): 4 * 16 * 16 * 2,
+      (1, 'conv_out'): 4 * 9 * 16 * 24 * 2,
+  }
+  assert common.forward_flops_per_image(layers) == 2 * sum(macs.values())
+  assert common.conv_kernel_params(layers) == (
+      (9 * 6 * 16 + 16 * 16 + 9 * 16 * 12) * 2 + 9 * 6 * 12 +
+      (9 * 12 * 16 + 16 * 16 + 9 * 16 * 24) * 2)
+  additive = common.conv_layers((8, 8, 3), 2, 2, 16, coupling='additive')
+  assert [l['cout'] for l in additive if l['name'] == 'conv_out'] == [6, 12]
+
+
+def test_parse_args_defaults_quick_and_bad_values():
+  args = throughput.parse_args([])
+  assert (args.image_shape, args.num_levels, args.num_steps,
+          args.hidden_channels, args.batch) == ((32, 32, 3), 3, 8, 400, 16)
+  quick = throughput.parse_args(['--quick', '--num_steps=3'])
+  assert (quick.image_shape, quick.num_steps) == ((8, 8, 3), 3)  # Flag wins.
+  with pytest.raises(SystemExit):
+    throughput.parse_args(['--measures=train,backward'])
+  with pytest.raises(SystemExit):
+    throughput.parse_args(['--modes=eager'])
+
+
+def _cell(images_per_s, first_call_s=1., conv_ops=None):
+  return dict(images_per_s=images_per_s, s_per_iter_min=16. / images_per_s,
+              first_call_s=first_call_s, conv_ops=conv_ops)
+
+
+def _results(args):
+  layers = common.conv_layers(args.image_shape, args.num_levels,
+                              args.num_steps, args.hidden_channels)
+  ours = dict(params=10, peak_rss_mb=900., load_average=[0.5, 1.0],
+              conv_kernel_params=common.conv_kernel_params(layers),
+              cells=dict(train_xla=_cell(15., 60.),
+                         train_nonxla=_cell(20., 4.),
+                         log_prob_xla=_cell(75.),
+                         log_prob_nonxla=_cell(80., conv_ops=24),
+                         inverse_nonxla=_cell(80., conv_ops=24),
+                         sample_nonxla=dict(error='ValueError: boom')))
+  theirs = dict(params=12, peak_rss_mb=1500., load_average=[1.0, 3.5],
+                conv_kernel_params=1,
+                cells=dict(train_xla=_cell(10.), train_nonxla=_cell(8.),
+                           log_prob_xla=_cell(60.),
+                           log_prob_nonxla=_cell(40., conv_ops=48),
+                           inverse_nonxla=_cell(80., conv_ops=24)))
+  return dict(matmul=dict(flow='matmul', gflops=100.), tfp_glow=ours,
+              tfb_glow=theirs)
+
+
+def test_summary_ratios_peak_fractions_and_errors():
+  args = throughput.parse_args([])
+  results = _results(args)
+  summary = throughput.summarize_run(args, results, wall_s=1.)
+  # Unsuffixed ratios are under XLA, `_nonxla` under plain tf.function.
+  assert summary['train_ratio_vs_tfb'] == pytest.approx(1.5)
+  assert summary['train_ratio_vs_tfb_nonxla'] == pytest.approx(2.5)
+  assert summary['logprob_ratio_vs_tfb'] == pytest.approx(1.25)
+  assert summary['logprob_ratio_vs_tfb_nonxla'] == pytest.approx(2.)
+  assert summary['sample_ratio_vs_tfb_nonxla'] is None  # Failed: no ratio.
+  assert summary['inverse_ratio_vs_tfb'] is None  # Not measured.
+  # Training FLOPs are credited as 3x the analytic forward FLOPs.
+  train_gflop = 3 * common.forward_flops_per_image(common.conv_layers(
+      (32, 32, 3), 3, 8, 400)) / 1e9
+  assert summary['train_gflop_per_image'] == pytest.approx(train_gflop)
+  assert summary['train_peak_fraction_nonxla'] == pytest.approx(
+      20. * train_gflop / 100.)
+  assert summary['train_peak_fraction_tfb'] == pytest.approx(
+      10. * train_gflop / 100.)
+  assert summary['logprob_over_inverse']['tfb_glow']['nonxla'] == 0.5
+  assert summary['conv_ops_logprob_over_inverse'] == dict(tfp_glow=1.,
+                                                          tfb_glow=2.)
+  assert summary['first_step_s'] == dict(tfp_glow=60., tfb_glow=1.)
+  assert summary['first_step_s_nonxla']['tfp_glow'] == 4.
+  assert summary['conv_kernel_params_match'] == dict(tfp_glow=True,
+                                                     tfb_glow=False)
+  assert summary['images_per_s_best']['tfp_glow']['train_nonxla'] == (
+      pytest.approx(20.))
+  assert summary['errors'] == {'tfp_glow/sample_nonxla': 'ValueError: boom'}
+
+  text = throughput.table(args, results, summary)
+  assert 'WARNING: 1-min load average reached 3.5' in text
+  assert 'ERRORS: ' in text and 'boom' in text
+  assert 'train step (nonxla)' in text
+
+
+def test_a_failed_child_is_an_error_and_its_ratios_are_null():
+  args = throughput.parse_args([])
+  results = _results(args)
+  results['tfb_glow'] = dict(flow='tfb_glow', error='exit status 1')
+  summary = throughput.summarize_run(args, results, wall_s=1.)
+  assert summary['errors']['tfb_glow'] == 'exit status 1'
+  assert summary['train_ratio_vs_tfb_nonxla'] is None
+  assert summary['train_peak_fraction_nonxla'] is not None  # Ours still.
+  assert 'ERRORS' in throughput.table(args, results, summary)
