@@ -69,7 +69,9 @@ def _results(args):
                            log_prob_xla=_cell(60.),
                            log_prob_nonxla=_cell(40., conv_ops=48),
                            inverse_nonxla=_cell(80., conv_ops=24)))
-  return dict(matmul=dict(flow='matmul', gflops=100.), tfp_glow=ours,
+  matmul = dict(flow='matmul', gflops=100.,
+                gflops_by_mode=dict(xla=100., nonxla=80.))
+  return dict(matmul=matmul, tfp_glow=ours,
               tfb_glow=theirs)
 
 
@@ -103,7 +105,10 @@ def test_summary_ratios_peak_fractions_and_errors():
       pytest.approx(20.))
   assert summary['errors'] == {'tfp_glow/sample_nonxla': 'ValueError: boom'}
 
+  assert summary['matmul_peak_gflops_by_mode'] == dict(xla=100., nonxla=80.)
   text = throughput.table(args, results, summary)
+  assert 'matmul peak 100.0 GFLOP/s' in text
+  assert 'the faster of xla 100.0 and nonxla 80.0' in text
   assert 'WARNING: 1-min load average reached 3.5' in text
   assert 'ERRORS: ' in text and 'boom' in text
   assert 'train step (nonxla)' in text
