@@ -1,4 +1,8 @@
-"""Sampling at several temperatures (openai/glow's `eps_std`)."""
+"""Sampling at several temperatures (openai/glow's `eps_std`).
+
+[1]: Kingma & Dhariwal. Glow: Generative Flow with Invertible 1x1
+     Convolutions. NeurIPS 2018. arXiv 1807.03039.
+"""
 
 import numpy as np
 
