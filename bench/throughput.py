@@ -38,6 +38,7 @@ dequantized random images.
 import argparse
 import json
 import os
+import statistics
 import subprocess
 import sys
 import time
@@ -95,7 +96,14 @@ def parse_args(argv=None):
                  help='n of the n x n float32 matmul peak (2048)')
   p.add_argument('--matmul_seconds', type=float, default=None, help='(3)')
   p.add_argument('--seed', type=int, default=0)
+  p.add_argument('--repeats', type=int, default=1,
+                 help='run the subprocesses this many times, interleaved '
+                 '(matmul, tfp_glow, tfb_glow, matmul, ...): the table and '
+                 "the JSON use each measurement's median over the repeats, "
+                 'and `ratio_repeats` lists each repeat\'s ratios (1)')
   args = p.parse_args(argv)
+  if args.repeats < 1:
+    p.error(f'--repeats must be >= 1, got {args.repeats}')
 
   defaults = dict(image_shape=(32, 32, 3), num_levels=3, num_steps=8,
                   hidden_channels=400, batch=16, seconds=5.,
@@ -123,7 +131,8 @@ def _config(args):
               num_steps=args.num_steps, hidden_channels=args.hidden_channels,
               batch=args.batch, threads=args.threads, memory=args.memory,
               learning_rate=args.learning_rate, seconds=args.seconds,
-              coupling='affine', permutation='lu')
+              coupling='affine', permutation='lu',
+              repeats=getattr(args, 'repeats', 1))
 
 
 # --- Child: one flow (or the matmul peak) in this process ---------------------
@@ -527,6 +536,15 @@ def table(args, results, summary):
       f'({args.matmul_size}x{args.matmul_size}, {args.threads} threads, the '
       f'faster of {_peak_modes(summary)}).',
   ]
+  if summary.get('ratio_repeats'):
+    each = summary['ratio_repeats']
+    lines.append(
+        f'{len(each["train_ratio_vs_tfb_nonxla"])} repeats, each number the '
+        'median over them; per repeat: ' + '; '.join(
+            f'{field} ' + ', '.join(_fmt(v) for v in each[field])
+            for field in ('train_ratio_vs_tfb_nonxla',
+                          'logprob_ratio_vs_tfb_nonxla',
+                          'train_ratio_vs_tfb', 'logprob_ratio_vs_tfb')))
   loads = [v for flow in FLOWS for v in (summary['load_average'][flow] or [])
            if v is not None]
   if loads and max(loads) > args.threads + 0.5:
@@ -556,15 +574,76 @@ def _git_state():
     return None, None
 
 
+RATIO_FIELDS = (
+    'train_ratio_vs_tfb', 'train_ratio_vs_tfb_nonxla', 'logprob_ratio_vs_tfb',
+    'logprob_ratio_vs_tfb_nonxla', 'sample_ratio_vs_tfb',
+    'sample_ratio_vs_tfb_nonxla', 'train_peak_fraction',
+    'train_peak_fraction_nonxla')
+
+
+def _median_fields(records):
+  """`records[0]` with each numeric field the median over `records`."""
+  merged = dict(records[0])
+  for key, value in merged.items():
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+      values = [r[key] for r in records if r.get(key) is not None]
+      merged[key] = statistics.median(values)
+  return merged
+
+
+def merge_repeats(results):
+  """One child's result from its repeats: every numeric field (of the result,
+  of each measurement in `cells`, of the matmul's `gflops_by_mode`) is the
+  median over the repeats in which it did not fail; `repeats` counts them."""
+  good = [r for r in results if not r.get('error')]
+  if not good:
+    return results[0]
+  merged = dict(_median_fields(good), repeats=len(good))
+  if good[0].get('gflops_by_mode'):
+    merged['gflops_by_mode'] = _median_fields(
+        [r['gflops_by_mode'] for r in good if r.get('gflops_by_mode')])
+  cells = {}
+  for key, first in (good[0].get('cells') or {}).items():
+    ok = [r['cells'][key] for r in good
+          if key in (r.get('cells') or {}) and not r['cells'][key].get('error')]
+    cells[key] = dict(_median_fields(ok), repeats=len(ok)) if ok else first
+  merged['cells'] = cells
+  loads = [r.get('load_average') or [None, None] for r in good]
+  starts = [a for a, _ in loads if a is not None]
+  ends = [b for _, b in loads if b is not None]
+  merged['load_average'] = [min(starts) if starts else None,
+                            max(ends) if ends else None]
+  return merged
+
+
+def summarize_repeats(args, runs, wall_s):
+  """The summary of `runs` (`{flow: [result of each repeat]}`): that of the
+  merged results, plus each repeat's ratios and any repeat's errors."""
+  summary = summarize_run(
+      args, {flow: merge_repeats(results) for flow, results in runs.items()},
+      wall_s)
+  repeats = len(next(iter(runs.values())))
+  if repeats > 1:
+    each = [summarize_run(args, {flow: results[r]
+                                 for flow, results in runs.items()}, wall_s)
+            for r in range(repeats)]
+    summary['ratio_repeats'] = {field: [e[field] for e in each]
+                                for field in RATIO_FIELDS}
+    for r, e in enumerate(each):
+      summary['errors'].update({f'{k}#{r}': v for k, v in e['errors'].items()})
+  return summary
+
+
 def run_all(args):
   start = time.perf_counter()
   git_commit, git_dirty = _git_state()
-  results = {}
-  for flow in ('matmul',) + FLOWS:
-    results[flow] = _run_child(args, flow)
-  wall_s = time.perf_counter() - start
-  summary = summarize_run(args, results, wall_s)
+  runs = {flow: [] for flow in ('matmul',) + FLOWS}
+  for _ in range(args.repeats):
+    for flow, results in runs.items():
+      results.append(_run_child(args, flow))
+  summary = summarize_repeats(args, runs, time.perf_counter() - start)
   summary.update(git_commit=git_commit, git_dirty=git_dirty)
+  results = {flow: merge_repeats(r) for flow, r in runs.items()}
   print(table(args, results, summary))
   print(json.dumps(summary, sort_keys=True))
   return 1 if summary['errors'] else 0

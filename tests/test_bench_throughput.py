@@ -123,3 +123,34 @@ def test_a_failed_child_is_an_error_and_its_ratios_are_null():
   assert summary['train_ratio_vs_tfb_nonxla'] is None
   assert summary['train_peak_fraction_nonxla'] is not None  # Ours still.
   assert 'ERRORS' in throughput.table(args, results, summary)
+
+
+def test_repeats_merge_to_medians_and_keep_each_repeats_ratios():
+  args = throughput.parse_args(['--repeats=3'])
+  assert args.repeats == 3
+  with pytest.raises(SystemExit):
+    throughput.parse_args(['--repeats=0'])
+  runs = {flow: [] for flow in ('matmul', 'tfp_glow', 'tfb_glow')}
+  for ours, peak in ((20., 100.), (25., 140.), (18., 120.)):
+    results = _results(args)
+    results['tfp_glow']['cells']['train_nonxla']['images_per_s'] = ours
+    results['matmul']['gflops'] = peak
+    for flow, result in results.items():
+      runs[flow].append(result)
+  runs['tfb_glow'][2] = dict(flow='tfb_glow', error='exit status 1')
+  summary = throughput.summarize_repeats(args, runs, wall_s=1.)
+  merged = throughput.merge_repeats(runs['tfp_glow'])
+  assert merged['repeats'] == 3
+  assert merged['cells']['train_nonxla']['images_per_s'] == 20.  # Median.
+  assert merged['cells']['train_nonxla']['repeats'] == 3
+  assert merged['cells']['sample_nonxla']['error']  # Failed in every repeat.
+  assert throughput.merge_repeats(runs['tfb_glow'])['repeats'] == 2
+  assert summary['matmul_peak_gflops'] == 120.
+  # tfb.Glow trains at 8 images/s in the two repeats that ran.
+  assert summary['train_ratio_vs_tfb_nonxla'] == pytest.approx(20. / 8.)
+  each = summary['ratio_repeats']['train_ratio_vs_tfb_nonxla']
+  assert each[:2] == pytest.approx([20. / 8., 25. / 8.]) and each[2] is None
+  assert summary['errors']['tfb_glow#2'] == 'exit status 1'
+  assert '3 repeats, each number the median' in throughput.table(
+      args, {flow: throughput.merge_repeats(r) for flow, r in runs.items()},
+      summary)
