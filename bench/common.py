@@ -17,6 +17,7 @@ __all__ = [
     'format_table',
     'last_json_line',
     'load_average',
+    'median_fields',
     'peak_rss_mb',
     'summarize',
     'time_calls',
@@ -117,6 +118,19 @@ def summarize(times, batch):
       s_per_iter_min=min(times),
       iters=len(times),
   )
+
+
+def median_fields(records):
+  """`records[0]` (a dict) with each numeric field that differs between
+  `records` replaced by its median over them; fields equal in all of them
+  (a config's integers) keep their value and type."""
+  merged = dict(records[0])
+  for key, value in merged.items():
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+      values = [r[key] for r in records if r.get(key) is not None]
+      if len(set(values)) > 1:
+        merged[key] = statistics.median(values)
+  return merged
 
 
 def peak_rss_mb():

@@ -407,13 +407,8 @@ def _find(records, flow, memory, k):
   good = [r for r in matches if not r.get('error')]
   if len(good) < 2:
     return good[0] if good else (matches[0] if matches else {})
-  merged = dict(good[0], repeats=len(good))
+  merged = dict(common.median_fields(good), repeats=len(good))
   merged.pop('repeat', None)
-  for key, value in merged.items():
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-      values = [r[key] for r in good if r.get(key) is not None]
-      if len(set(values)) > 1:
-        merged[key] = statistics.median(values)
   return merged
 
 

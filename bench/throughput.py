@@ -38,7 +38,6 @@ dequantized random images.
 import argparse
 import json
 import os
-import statistics
 import subprocess
 import sys
 import time
@@ -132,7 +131,7 @@ def _config(args):
               batch=args.batch, threads=args.threads, memory=args.memory,
               learning_rate=args.learning_rate, seconds=args.seconds,
               coupling='affine', permutation='lu',
-              repeats=getattr(args, 'repeats', 1))
+              repeats=args.repeats)
 
 
 # --- Child: one flow (or the matmul peak) in this process ---------------------
@@ -581,16 +580,6 @@ RATIO_FIELDS = (
     'train_peak_fraction_nonxla')
 
 
-def _median_fields(records):
-  """`records[0]` with each numeric field the median over `records`."""
-  merged = dict(records[0])
-  for key, value in merged.items():
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-      values = [r[key] for r in records if r.get(key) is not None]
-      merged[key] = statistics.median(values)
-  return merged
-
-
 def merge_repeats(results):
   """One child's result from its repeats: every numeric field (of the result,
   of each measurement in `cells`, of the matmul's `gflops_by_mode`) is the
@@ -598,15 +587,16 @@ def merge_repeats(results):
   good = [r for r in results if not r.get('error')]
   if not good:
     return results[0]
-  merged = dict(_median_fields(good), repeats=len(good))
+  merged = dict(common.median_fields(good), repeats=len(good))
   if good[0].get('gflops_by_mode'):
-    merged['gflops_by_mode'] = _median_fields(
+    merged['gflops_by_mode'] = common.median_fields(
         [r['gflops_by_mode'] for r in good if r.get('gflops_by_mode')])
   cells = {}
   for key, first in (good[0].get('cells') or {}).items():
     ok = [r['cells'][key] for r in good
           if key in (r.get('cells') or {}) and not r['cells'][key].get('error')]
-    cells[key] = dict(_median_fields(ok), repeats=len(ok)) if ok else first
+    cells[key] = (dict(common.median_fields(ok), repeats=len(ok)) if ok
+                  else first)
   merged['cells'] = cells
   loads = [r.get('load_average') or [None, None] for r in good]
   starts = [a for a, _ in loads if a is not None]
@@ -617,11 +607,11 @@ def merge_repeats(results):
 
 
 def summarize_repeats(args, runs, wall_s):
-  """The summary of `runs` (`{flow: [result of each repeat]}`): that of the
-  merged results, plus each repeat's ratios and any repeat's errors."""
-  summary = summarize_run(
-      args, {flow: merge_repeats(results) for flow, results in runs.items()},
-      wall_s)
+  """`(summary, merged)` of `runs` (`{flow: [result of each repeat]}`):
+  `merged` the results merged over the repeats (`merge_repeats`), `summary`
+  theirs plus each repeat's ratios and any repeat's errors."""
+  merged = {flow: merge_repeats(results) for flow, results in runs.items()}
+  summary = summarize_run(args, merged, wall_s)
   repeats = len(next(iter(runs.values())))
   if repeats > 1:
     each = [summarize_run(args, {flow: results[r]
@@ -631,7 +621,7 @@ def summarize_repeats(args, runs, wall_s):
                                 for field in RATIO_FIELDS}
     for r, e in enumerate(each):
       summary['errors'].update({f'{k}#{r}': v for k, v in e['errors'].items()})
-  return summary
+  return summary, merged
 
 
 def run_all(args):
@@ -641,9 +631,9 @@ def run_all(args):
   for _ in range(args.repeats):
     for flow, results in runs.items():
       results.append(_run_child(args, flow))
-  summary = summarize_repeats(args, runs, time.perf_counter() - start)
+  summary, results = summarize_repeats(args, runs,
+                                       time.perf_counter() - start)
   summary.update(git_commit=git_commit, git_dirty=git_dirty)
-  results = {flow: merge_repeats(r) for flow, r in runs.items()}
   print(table(args, results, summary))
   print(json.dumps(summary, sort_keys=True))
   return 1 if summary['errors'] else 0

@@ -138,8 +138,9 @@ def test_repeats_merge_to_medians_and_keep_each_repeats_ratios():
     for flow, result in results.items():
       runs[flow].append(result)
   runs['tfb_glow'][2] = dict(flow='tfb_glow', error='exit status 1')
-  summary = throughput.summarize_repeats(args, runs, wall_s=1.)
-  merged = throughput.merge_repeats(runs['tfp_glow'])
+  summary, results = throughput.summarize_repeats(args, runs, wall_s=1.)
+  merged = results['tfp_glow']
+  assert merged == throughput.merge_repeats(runs['tfp_glow'])
   assert merged['repeats'] == 3
   assert merged['cells']['train_nonxla']['images_per_s'] == 20.  # Median.
   assert merged['cells']['train_nonxla']['repeats'] == 3
@@ -151,6 +152,8 @@ def test_repeats_merge_to_medians_and_keep_each_repeats_ratios():
   each = summary['ratio_repeats']['train_ratio_vs_tfb_nonxla']
   assert each[:2] == pytest.approx([20. / 8., 25. / 8.]) and each[2] is None
   assert summary['errors']['tfb_glow#2'] == 'exit status 1'
+  # Equal in every repeat (two for tfb.Glow): kept as is, an int.
+  assert results['tfb_glow']['params'] == 12
+  assert isinstance(results['tfb_glow']['params'], int)
   assert '3 repeats, each number the median' in throughput.table(
-      args, {flow: throughput.merge_repeats(r) for flow, r in runs.items()},
-      summary)
+      args, results, summary)
