@@ -387,3 +387,16 @@ def test_class_conditional_model_takes_labels(digits):
   with pytest.raises(ValueError, match='not class-conditional'):
     latent.from_distribution(tfp_glow.glow(SHAPE, 2, 1, hidden_channels=4),
                              N_BITS).decode(z, labels[::8])
+
+
+@pytest.mark.parametrize('flag, expected', [
+    ('--temperatures=0.5,hot', 'comma-separated numbers'),
+    ('--labels=1,2.5', 'comma-separated integers')])
+def test_command_line_rejects_bad_lists(flag, expected, capsys):
+  with pytest.raises(SystemExit):
+    latent.cli.parser().parse_args(['sample', '--model=m', '--out=o.png', flag])
+  assert expected in capsys.readouterr().err
+  args = latent.cli.parser().parse_args(
+      ['sample', '--model=m', '--out=o.png', '--temperatures=0, .5,1',
+       '--labels=3,'])
+  assert args.temperatures == [0., 0.5, 1.] and args.labels == [3]

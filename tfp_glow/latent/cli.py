@@ -26,20 +26,22 @@ EMBEDDED = 'embedded_mnist'
 DEFAULT_PAIR = (2, 7)  # The digits `interpolate` shows by default.
 
 
-def _floats(text):
-  try:
-    return [float(v) for v in text.split(',') if v.strip()]
-  except ValueError:
-    raise argparse.ArgumentTypeError(
-        f'expected comma-separated numbers, got {text!r}') from None
+def _comma_separated(convert, what):
+  """An argparse `type`: comma-separated values, each `convert`ed; a bad one
+  is an error naming `what` was expected."""
+
+  def parse(text):
+    try:
+      return [convert(v) for v in text.split(',') if v.strip()]
+    except ValueError:
+      raise argparse.ArgumentTypeError(
+          f'expected comma-separated {what}, got {text!r}') from None
+
+  return parse
 
 
-def _ints(text):
-  try:
-    return [int(v) for v in text.split(',') if v.strip()]
-  except ValueError:
-    raise argparse.ArgumentTypeError(
-        f'expected comma-separated integers, got {text!r}') from None
+_floats = _comma_separated(float, 'numbers')
+_ints = _comma_separated(int, 'integers')
 
 
 def _paths(text):
