@@ -9,7 +9,12 @@ is that flow's alone) and under XLA (`jit_compile=True`) and plain
 
   inverse   images -> latent only (`dist.bijector.inverse`), no log-det
   log_prob  `dist.log_prob(images)`: the same pass plus the log-det
-  train     one Adam step on `-mean(log_prob)`
+  train     one Adam step on `-mean(log_prob)`, tfp_glow with `--memory`
+            (default 'invertible': the backward pass recomputes each step's
+            input, memory constant in depth, one more network pass)
+  train_store  the same step with tfp_glow's `memory='store'` (autodiff
+            keeps the activations, as it does in tfb.Glow, which has no such
+            switch: its ratio is against tfb.Glow's `train`)
   sample    `batch` samples (latent -> images)
 
 plus parameter count and peak RSS, and in a third subprocess the float32
@@ -49,7 +54,7 @@ if _REPO not in sys.path:
 from bench import common  # pylint: disable=g-import-not-at-top
 
 FLOWS = ('tfp_glow', 'tfb_glow')
-MEASURES = ('inverse', 'log_prob', 'train', 'sample')
+MEASURES = ('inverse', 'log_prob', 'train', 'train_store', 'sample')
 MODES = ('xla', 'nonxla')
 
 QUICK = dict(image_shape=(8, 8, 3), num_levels=2, num_steps=2,
@@ -151,12 +156,12 @@ def _log(message):
         flush=True)
 
 
-def build_flow(tf, name, args, unroll=False):
+def build_flow(tf, name, args, unroll=False, memory=None):
   """The distribution over `[0, 1]` images for flow `name`.
 
   `unroll`: tfp_glow's `unroll_steps` (the training program's choice under
   `--jit_compile`: XLA on CPU runs convolution gradients inside while loops
-  slowly).
+  slowly). `memory`: tfp_glow's gradient memory mode (`args.memory`).
   """
   import tensorflow_probability as tfp  # pylint: disable=g-import-not-at-top
   tfb, tfd = tfp.bijectors, tfp.distributions
@@ -165,7 +170,7 @@ def build_flow(tf, name, args, unroll=False):
     return tfp_glow.glow(
         image_shape=args.image_shape, num_levels=args.num_levels,
         num_steps=args.num_steps, hidden_channels=args.hidden_channels,
-        coupling='affine', permutation='lu', memory=args.memory,
+        coupling='affine', permutation='lu', memory=memory or args.memory,
         unroll_steps=unroll, seed=args.seed)
   tf.random.set_seed(args.seed)  # Keras' he_normal and the 1x1 convs.
   levels, hidden = args.num_levels, args.hidden_channels
@@ -189,17 +194,22 @@ def build_flow(tf, name, args, unroll=False):
       tfb.Chain([tfb.Shift(0.5), glow]))
 
 
-def _cells(tf, name, dists, args):
+def _cells(tf, name, dists, args, store_dists=None):
   """`{(measure, mode): function}` for the requested cells.
 
-  `dists`: the flow to measure in each mode.
+  `dists`: the flow to measure in each mode; `store_dists`: tfp_glow with
+  `memory='store'` in each mode, for `train_store` (None: not measured).
   """
   cells = {}
   for mode in args.modes:
     fns = _functions(tf, name, dists[mode], args)
+    if store_dists:
+      fns['train_store'] = _functions(tf, name, store_dists[mode],
+                                      args)['train']
     for measure in args.measures:
-      cells[measure, mode] = tf.function(fns[measure],
-                                         jit_compile=(mode == 'xla'))
+      if measure in fns:
+        cells[measure, mode] = tf.function(fns[measure],
+                                           jit_compile=(mode == 'xla'))
   return cells
 
 
@@ -272,12 +282,24 @@ def run_flow(args):
   _log(f'{args.flow}: built in {build_s:.1f} s, ActNorm init '
        f'{init_s:.1f} s, {params:,} parameters')
 
+  def variant(mode, memory):
+    """tfp_glow for `mode` and `memory`: the same model (seed, init batch),
+    its steps unrolled for XLA."""
+    if mode == 'nonxla' and memory == args.memory:
+      return dist
+    other = build_flow(tf, args.flow, args, unroll=(mode == 'xla'),
+                       memory=memory)
+    other.log_prob(images).numpy()
+    return other
+
   dists = {mode: dist for mode in args.modes}
-  if args.flow == 'tfp_glow' and 'xla' in args.modes:
-    # The same model (seed, init batch) with its steps unrolled for XLA.
-    dists['xla'] = build_flow(tf, args.flow, args, unroll=True)
-    dists['xla'].log_prob(images).numpy()
-  cells = _cells(tf, args.flow, dists, args)
+  store_dists = None
+  if args.flow == 'tfp_glow':
+    dists = {mode: variant(mode, args.memory) for mode in args.modes}
+    if 'train_store' in args.measures:
+      store_dists = {mode: (dists[mode] if args.memory == 'store' else
+                            variant(mode, 'store')) for mode in args.modes}
+  cells = _cells(tf, args.flow, dists, args, store_dists)
   results = {}
   for (measure, mode), fn in cells.items():
     key = f'{measure}_{mode}'
@@ -402,8 +424,8 @@ def summarize_run(args, results, wall_s):
   train_flops = 3 * forward_flops  # Forward + backward ~ 3x forward.
   peak = matmul.get('gflops')
 
-  def peak_fraction(result, mode):
-    rate = _get(result, f'train_{mode}')
+  def peak_fraction(result, mode, measure='train'):
+    rate = _get(result, f'{measure}_{mode}')
     if rate is None or not peak:
       return None
     return rate * train_flops / (peak * 1e9)
@@ -425,8 +447,15 @@ def summarize_run(args, results, wall_s):
                                         _get(theirs, 'sample_nonxla')),
       inverse_ratio_vs_tfb_nonxla=_ratio(_get(ours, 'inverse_nonxla'),
                                          _get(theirs, 'inverse_nonxla')),
+      train_store_ratio_vs_tfb=_ratio(_get(ours, 'train_store_xla'),
+                                      _get(theirs, 'train_xla')),
+      train_store_ratio_vs_tfb_nonxla=_ratio(_get(ours, 'train_store_nonxla'),
+                                             _get(theirs, 'train_nonxla')),
       train_peak_fraction=peak_fraction(ours, 'xla'),
       train_peak_fraction_nonxla=peak_fraction(ours, 'nonxla'),
+      train_store_peak_fraction=peak_fraction(ours, 'xla', 'train_store'),
+      train_store_peak_fraction_nonxla=peak_fraction(ours, 'nonxla',
+                                                     'train_store'),
       train_peak_fraction_tfb=peak_fraction(theirs, 'xla'),
       train_peak_fraction_tfb_nonxla=peak_fraction(theirs, 'nonxla'),
       logprob_over_inverse={
@@ -445,6 +474,9 @@ def summarize_run(args, results, wall_s):
       first_step_s_nonxla={
           flow: _get(results[flow], 'train_nonxla', 'first_call_s')
           for flow in FLOWS},
+      first_step_s_store={
+          mode: _get(ours, f'train_store_{mode}', 'first_call_s')
+          for mode in MODES},
       params={flow: results[flow].get('params') for flow in FLOWS},
       peak_rss_mb={flow: results[flow].get('peak_rss_mb') for flow in FLOWS},
       images_per_s={flow: {k: v.get('images_per_s') for k, v in
@@ -485,18 +517,22 @@ def _fmt(value, spec='.2f'):
 def table(args, results, summary):
   """The human-readable table."""
   ours, theirs = results['tfp_glow'], results['tfb_glow']
-  names = dict(inverse='inverse only', log_prob='log_prob', train='train step',
-               sample='sample')
+  names = dict(inverse='inverse only', log_prob='log_prob',
+               train=f'train step, {args.memory}',
+               train_store='train step, store', sample='sample')
   rows = []
   for mode in args.modes:
     for measure in args.measures:
       key = f'{measure}_{mode}'
+      # tfb.Glow always stores activations: `train_store` is against its
+      # `train`.
+      their_key = f'{"train" if measure == "train_store" else measure}_{mode}'
       rows.append([
           f'{names[measure]} ({mode})', _fmt(_get(ours, key)),
-          _fmt(_get(theirs, key)),
-          _fmt(_ratio(_get(ours, key), _get(theirs, key))),
+          _fmt(_get(theirs, their_key)),
+          _fmt(_ratio(_get(ours, key), _get(theirs, their_key))),
           _fmt(_get(ours, key, 'first_call_s'), '.1f'),
-          _fmt(_get(theirs, key, 'first_call_s'), '.1f')])
+          _fmt(_get(theirs, their_key, 'first_call_s'), '.1f')])
   for mode in args.modes:
     ratio = summary['logprob_over_inverse']
     rows.append([f'log_prob / inverse ({mode})',
@@ -507,8 +543,12 @@ def table(args, results, summary):
                _fmt(ratio['tfb_glow']), '', '', ''])
   for mode in args.modes:
     suffix = '' if mode == 'xla' else '_nonxla'
-    rows.append([f'train peak fraction ({mode})',
+    rows.append([f'train peak fraction, {args.memory} ({mode})',
                  _fmt(summary['train_peak_fraction' + suffix], '.3f'),
+                 _fmt(summary['train_peak_fraction_tfb' + suffix], '.3f'),
+                 '', '', ''])
+    rows.append([f'train peak fraction, store ({mode})',
+                 _fmt(summary['train_store_peak_fraction' + suffix], '.3f'),
                  _fmt(summary['train_peak_fraction_tfb' + suffix], '.3f'),
                  '', '', ''])
   rows.append(['params', _fmt(ours.get('params'), ','),
@@ -525,7 +565,7 @@ def table(args, results, summary):
       f'L={c["num_levels"]}, K={c["num_steps"]}, hidden '
       f'{c["hidden_channels"]}, batch {c["batch"]}, {c["threads"]} threads, '
       f'{c["seconds"]:g} s per measurement (median), tfp_glow memory='
-      f'{c["memory"]}',
+      f'{c["memory"]} (train) and store (train_store)',
       common.format_table(header, rows),
       'ratio = tfp_glow / tfb.Glow images/s; first s = the warm-up call '
       '(trace + compile + run).',
@@ -542,8 +582,10 @@ def table(args, results, summary):
         'median over them; per repeat: ' + '; '.join(
             f'{field} ' + ', '.join(_fmt(v) for v in each[field])
             for field in ('train_ratio_vs_tfb_nonxla',
+                          'train_store_ratio_vs_tfb_nonxla',
                           'logprob_ratio_vs_tfb_nonxla',
-                          'train_ratio_vs_tfb', 'logprob_ratio_vs_tfb')))
+                          'train_ratio_vs_tfb', 'train_store_ratio_vs_tfb',
+                          'logprob_ratio_vs_tfb')))
   loads = [v for flow in FLOWS for v in (summary['load_average'][flow] or [])
            if v is not None]
   if loads and max(loads) > args.threads + 0.5:
@@ -577,7 +619,9 @@ RATIO_FIELDS = (
     'train_ratio_vs_tfb', 'train_ratio_vs_tfb_nonxla', 'logprob_ratio_vs_tfb',
     'logprob_ratio_vs_tfb_nonxla', 'sample_ratio_vs_tfb',
     'sample_ratio_vs_tfb_nonxla', 'train_peak_fraction',
-    'train_peak_fraction_nonxla')
+    'train_peak_fraction_nonxla', 'train_store_ratio_vs_tfb',
+    'train_store_ratio_vs_tfb_nonxla', 'train_store_peak_fraction',
+    'train_store_peak_fraction_nonxla')
 
 
 def merge_repeats(results):

@@ -59,6 +59,8 @@ def _results(args):
               conv_kernel_params=common.conv_kernel_params(layers),
               cells=dict(train_xla=_cell(15., 60.),
                          train_nonxla=_cell(20., 4.),
+                         train_store_xla=_cell(22., 40.),
+                         train_store_nonxla=_cell(28., 5.),
                          log_prob_xla=_cell(75.),
                          log_prob_nonxla=_cell(80., conv_ops=24),
                          inverse_nonxla=_cell(80., conv_ops=24),
@@ -99,6 +101,12 @@ def test_summary_ratios_peak_fractions_and_errors():
                                                           tfb_glow=2.)
   assert summary['first_step_s'] == dict(tfp_glow=60., tfb_glow=1.)
   assert summary['first_step_s_nonxla']['tfp_glow'] == 4.
+  # memory='store' against tfb.Glow's only (storing) training step.
+  assert summary['train_store_ratio_vs_tfb'] == pytest.approx(2.2)
+  assert summary['train_store_ratio_vs_tfb_nonxla'] == pytest.approx(3.5)
+  assert summary['train_store_peak_fraction_nonxla'] == pytest.approx(
+      28. * train_gflop / 100.)
+  assert summary['first_step_s_store'] == dict(xla=40., nonxla=5.)
   assert summary['conv_kernel_params_match'] == dict(tfp_glow=True,
                                                      tfb_glow=False)
   assert summary['images_per_s_best']['tfp_glow']['train_nonxla'] == (
@@ -111,7 +119,11 @@ def test_summary_ratios_peak_fractions_and_errors():
   assert 'the faster of xla 100.0 and nonxla 80.0' in text
   assert 'WARNING: 1-min load average reached 3.5' in text
   assert 'ERRORS: ' in text and 'boom' in text
-  assert 'train step (nonxla)' in text
+  assert 'train step, invertible (nonxla)' in text
+  store_row = next(line for line in text.splitlines()
+                   if 'train step, store (nonxla)' in line)
+  assert store_row.split()[-5:] == ['28.00', '8.00', '3.50', '5.0', '1.0']
+  assert 'train peak fraction, store (xla)' in text
 
 
 def test_a_failed_child_is_an_error_and_its_ratios_are_null():
@@ -151,6 +163,8 @@ def test_repeats_merge_to_medians_and_keep_each_repeats_ratios():
   assert summary['train_ratio_vs_tfb_nonxla'] == pytest.approx(20. / 8.)
   each = summary['ratio_repeats']['train_ratio_vs_tfb_nonxla']
   assert each[:2] == pytest.approx([20. / 8., 25. / 8.]) and each[2] is None
+  assert summary['ratio_repeats']['train_store_ratio_vs_tfb_nonxla'][:2] == (
+      pytest.approx([28. / 8.] * 2))
   assert summary['errors']['tfb_glow#2'] == 'exit status 1'
   # Equal in every repeat (two for tfb.Glow): kept as is, an int.
   assert results['tfb_glow']['params'] == 12
