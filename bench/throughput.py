@@ -414,6 +414,18 @@ def _ratio(a, b):
   return a / b if a is not None and b else None
 
 
+# Summary field names: `{name}_ratio_vs_tfb{suffix}`, unsuffixed under XLA.
+_FIELD_NAMES = dict(inverse='inverse', log_prob='logprob', train='train',
+                    train_store='train_store', sample='sample')
+_SUFFIX = dict(xla='', nonxla='_nonxla')
+
+
+def _theirs(measure):
+  """tfb.Glow's measure to compare ours with: it always stores activations,
+  so `train_store` is against its `train`."""
+  return 'train' if measure == 'train_store' else measure
+
+
 def summarize_run(args, results, wall_s):
   """The JSON summary of a full run from the children's results."""
   ours, theirs, matmul = (results['tfp_glow'], results['tfb_glow'],
@@ -431,31 +443,13 @@ def summarize_run(args, results, wall_s):
     return rate * train_flops / (peak * 1e9)
 
   summary = dict(
-      train_ratio_vs_tfb=_ratio(_get(ours, 'train_xla'),
-                                _get(theirs, 'train_xla')),
-      logprob_ratio_vs_tfb=_ratio(_get(ours, 'log_prob_xla'),
-                                  _get(theirs, 'log_prob_xla')),
-      sample_ratio_vs_tfb=_ratio(_get(ours, 'sample_xla'),
-                                 _get(theirs, 'sample_xla')),
-      inverse_ratio_vs_tfb=_ratio(_get(ours, 'inverse_xla'),
-                                  _get(theirs, 'inverse_xla')),
-      train_ratio_vs_tfb_nonxla=_ratio(_get(ours, 'train_nonxla'),
-                                       _get(theirs, 'train_nonxla')),
-      logprob_ratio_vs_tfb_nonxla=_ratio(_get(ours, 'log_prob_nonxla'),
-                                         _get(theirs, 'log_prob_nonxla')),
-      sample_ratio_vs_tfb_nonxla=_ratio(_get(ours, 'sample_nonxla'),
-                                        _get(theirs, 'sample_nonxla')),
-      inverse_ratio_vs_tfb_nonxla=_ratio(_get(ours, 'inverse_nonxla'),
-                                         _get(theirs, 'inverse_nonxla')),
-      train_store_ratio_vs_tfb=_ratio(_get(ours, 'train_store_xla'),
-                                      _get(theirs, 'train_xla')),
-      train_store_ratio_vs_tfb_nonxla=_ratio(_get(ours, 'train_store_nonxla'),
-                                             _get(theirs, 'train_nonxla')),
-      train_peak_fraction=peak_fraction(ours, 'xla'),
-      train_peak_fraction_nonxla=peak_fraction(ours, 'nonxla'),
-      train_store_peak_fraction=peak_fraction(ours, 'xla', 'train_store'),
-      train_store_peak_fraction_nonxla=peak_fraction(ours, 'nonxla',
-                                                     'train_store'),
+      {f'{_FIELD_NAMES[measure]}_ratio_vs_tfb{_SUFFIX[mode]}': _ratio(
+          _get(ours, f'{measure}_{mode}'),
+          _get(theirs, f'{_theirs(measure)}_{mode}'))
+       for measure in MEASURES for mode in MODES},
+      **{f'{_FIELD_NAMES[measure]}_peak_fraction{_SUFFIX[mode]}':
+         peak_fraction(ours, mode, measure)
+         for measure in ('train', 'train_store') for mode in MODES},
       train_peak_fraction_tfb=peak_fraction(theirs, 'xla'),
       train_peak_fraction_tfb_nonxla=peak_fraction(theirs, 'nonxla'),
       logprob_over_inverse={
@@ -524,9 +518,7 @@ def table(args, results, summary):
   for mode in args.modes:
     for measure in args.measures:
       key = f'{measure}_{mode}'
-      # tfb.Glow always stores activations: `train_store` is against its
-      # `train`.
-      their_key = f'{"train" if measure == "train_store" else measure}_{mode}'
+      their_key = f'{_theirs(measure)}_{mode}'
       rows.append([
           f'{names[measure]} ({mode})', _fmt(_get(ours, key)),
           _fmt(_get(theirs, their_key)),
@@ -542,7 +534,7 @@ def table(args, results, summary):
   rows.append(['Conv2D ops log_prob / inverse', _fmt(ratio['tfp_glow']),
                _fmt(ratio['tfb_glow']), '', '', ''])
   for mode in args.modes:
-    suffix = '' if mode == 'xla' else '_nonxla'
+    suffix = _SUFFIX[mode]
     rows.append([f'train peak fraction, {args.memory} ({mode})',
                  _fmt(summary['train_peak_fraction' + suffix], '.3f'),
                  _fmt(summary['train_peak_fraction_tfb' + suffix], '.3f'),
