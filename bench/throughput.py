@@ -282,23 +282,24 @@ def run_flow(args):
   _log(f'{args.flow}: built in {build_s:.1f} s, ActNorm init '
        f'{init_s:.1f} s, {params:,} parameters')
 
+  built = {('nonxla', args.memory): dist}
+
   def variant(mode, memory):
-    """tfp_glow for `mode` and `memory`: the same model (seed, init batch),
-    its steps unrolled for XLA."""
-    if mode == 'nonxla' and memory == args.memory:
-      return dist
-    other = build_flow(tf, args.flow, args, unroll=(mode == 'xla'),
-                       memory=memory)
-    other.log_prob(images).numpy()
-    return other
+    """tfp_glow for `mode` and `memory`, built once: the same model (seed,
+    init batch), its steps unrolled for XLA."""
+    if (mode, memory) not in built:
+      other = build_flow(tf, args.flow, args, unroll=(mode == 'xla'),
+                         memory=memory)
+      other.log_prob(images).numpy()
+      built[mode, memory] = other
+    return built[mode, memory]
 
   dists = {mode: dist for mode in args.modes}
   store_dists = None
   if args.flow == 'tfp_glow':
     dists = {mode: variant(mode, args.memory) for mode in args.modes}
     if 'train_store' in args.measures:
-      store_dists = {mode: (dists[mode] if args.memory == 'store' else
-                            variant(mode, 'store')) for mode in args.modes}
+      store_dists = {mode: variant(mode, 'store') for mode in args.modes}
   cells = _cells(tf, args.flow, dists, args, store_dists)
   results = {}
   for (measure, mode), fn in cells.items():
@@ -511,9 +512,11 @@ def _fmt(value, spec='.2f'):
 def table(args, results, summary):
   """The human-readable table."""
   ours, theirs = results['tfp_glow'], results['tfb_glow']
+  memory = dict(train=args.memory, train_store='store')
   names = dict(inverse='inverse only', log_prob='log_prob',
-               train=f'train step, {args.memory}',
-               train_store='train step, store', sample='sample')
+               train=f'train step, {memory["train"]}',
+               train_store=f'train step, {memory["train_store"]}',
+               sample='sample')
   rows = []
   for mode in args.modes:
     for measure in args.measures:
@@ -535,14 +538,12 @@ def table(args, results, summary):
                _fmt(ratio['tfb_glow']), '', '', ''])
   for mode in args.modes:
     suffix = _SUFFIX[mode]
-    rows.append([f'train peak fraction, {args.memory} ({mode})',
-                 _fmt(summary['train_peak_fraction' + suffix], '.3f'),
-                 _fmt(summary['train_peak_fraction_tfb' + suffix], '.3f'),
-                 '', '', ''])
-    rows.append([f'train peak fraction, store ({mode})',
-                 _fmt(summary['train_store_peak_fraction' + suffix], '.3f'),
-                 _fmt(summary['train_peak_fraction_tfb' + suffix], '.3f'),
-                 '', '', ''])
+    for measure in ('train', 'train_store'):
+      rows.append([
+          f'train peak fraction, {memory[measure]} ({mode})',
+          _fmt(summary[f'{measure}_peak_fraction{suffix}'], '.3f'),
+          _fmt(summary['train_peak_fraction_tfb' + suffix], '.3f'),
+          '', '', ''])
   rows.append(['params', _fmt(ours.get('params'), ','),
                _fmt(theirs.get('params'), ','), '', '', ''])
   rows.append(['peak RSS (MiB)', _fmt(ours.get('peak_rss_mb'), '.0f'),
