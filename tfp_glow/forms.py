@@ -65,22 +65,27 @@ def restore(dist, checkpoint):
   training program's `<workdir>/checkpoints/ckpt-N` (the optimizer's state in
   it is ignored). Returns `dist`.
   """
-  try:
-    tf.train.Checkpoint(dist=dist).restore(
-        checkpoint).assert_existing_objects_matched()
+  if _restore_matched(dist, checkpoint):
     return dist
-  except AssertionError:
-    pass
   other = model_lib.glow(**{**dist.config, 'fused': not _fused(dist),
                             'memory': None})
-  try:
-    tf.train.Checkpoint(dist=other).restore(
-        checkpoint).assert_existing_objects_matched()
-  except AssertionError as error:
+  if not _restore_matched(other, checkpoint):
     raise ValueError(f'{checkpoint} is not a checkpoint of this Glow in '
-                     f'either form: {error}') from None
+                     'either form (fused or chain): its variables do not '
+                     'match the model\'s.')
   copy_weights(other, dist)
   return dist
+
+
+def _restore_matched(dist, checkpoint):
+  """Restores `checkpoint` into `dist`; whether every variable matched."""
+  status = tf.train.Checkpoint(dist=dist).read(checkpoint)
+  try:
+    status.assert_existing_objects_matched()
+  except AssertionError:
+    status.expect_partial()  # No warnings about the other form's values.
+    return False
+  return True
 
 
 def _fused(dist):

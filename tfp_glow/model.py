@@ -252,6 +252,8 @@ def glow(image_shape,
   config['dtype'] = tf.as_dtype(dtype).name
   if compute_dtype is not None:
     config['compute_dtype'] = tf.as_dtype(compute_dtype).name
+    compute_dtype = tf.as_dtype(compute_dtype)
+  dtype = tf.as_dtype(dtype)
   image_shape = tuple(int(d) for d in image_shape)
   if len(image_shape) != 3 or min(image_shape) < 1:
     raise ValueError(f'`image_shape` must be (H, W, C), got {image_shape}.')
