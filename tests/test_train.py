@@ -59,6 +59,10 @@ def in_root(monkeypatch):
     (['--conditional', '--num_classes=1'], r'--num_classes must be 0 .* or >= 2'),
     (['--conditional', '--weight_y=-1'], '--weight_y must be >= 0'),
     (['--conditional', '--flow=tfb_glow'], 'cannot be conditioned'),
+    (['--coupling=spline'], r"unknown --coupling='spline'; choose one of "
+     'affine, additive'),
+    (['--nofused'], '--nofused .* use --memory=store'),
+    (['--extensions=no_such_module'], "cannot import 'no_such_module'"),
 ])
 def test_invalid_flags_fail_fast_with_clear_text(argv, message):
   with pytest.raises(ValueError, match=message):
@@ -417,6 +421,20 @@ def test_injected_dataset_and_baseline_flow(tmp_path):
              tf.data.Dataset.from_tensor_slices({'image': images[32:]}))
   config = _parse(f'--workdir={tmp_path}', '--flow=tfb_glow',
                   '--train_steps=2', '--strategy=default', *TINY)
+  result = train.run(config, dataset=dataset)
+  assert result['step'] == 2 and np.isfinite(result['test_bpd'])
+
+
+def test_chain_form_with_steps_registered_by_an_extension_module(tmp_path):
+  """--nofused trains the chain of single bijectors, with a coupling and a
+  permutation that a module named by --extensions registers."""
+  images = np.random.default_rng(1).integers(0, 256, (40, 8, 8, 1), np.uint8)
+  dataset = (tf.data.Dataset.from_tensor_slices(images[:32]),
+             tf.data.Dataset.from_tensor_slices({'image': images[32:]}))
+  config = _parse(f'--workdir={tmp_path}', '--nofused', '--memory=store',
+                  '--extensions=tests.test_forms', '--coupling=toy_tanh_scale',
+                  '--permutation=toy_roll', '--train_steps=2',
+                  '--strategy=default', *TINY)
   result = train.run(config, dataset=dataset)
   assert result['step'] == 2 and np.isfinite(result['test_bpd'])
 

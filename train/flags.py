@@ -7,9 +7,12 @@
 """
 
 import dataclasses
+import importlib
 import os
 
 from absl import flags
+
+import bijectors
 
 __all__ = ['Config', 'define', 'from_flag_values', 'parse', 'validate']
 
@@ -57,6 +60,8 @@ class Config:
   learn_top_prior: bool = True
   hidden_actnorm: bool = True
   memory: str = 'invertible'
+  fused: bool = True
+  extensions: str = ''
   weight_y: float = 0.
   precision: str = 'float32'
   seed: int = 0
@@ -129,12 +134,19 @@ _HELP = dict(
     levels='L, number of scales.',
     depth='K, flow steps per scale.',
     width='Hidden channels of the coupling networks.',
-    coupling='affine or additive.',
-    permutation='lu, plain, reverse or shuffle.',
+    coupling='affine, additive, or one registered by an --extensions module.',
+    permutation='lu, plain, reverse, shuffle, or one registered by an '
+    '--extensions module.',
     learn_top_prior='Learned top prior (openai/glow --learntop).',
     hidden_actnorm='ActNorm in the coupling networks (openai/glow).',
     memory='invertible (recompute activations, memory constant in depth) or '
-    'store (faster, memory linear in depth).',
+    'store (faster, memory linear in depth; the only choice with --nofused).',
+    fused="Each level's K flow steps as one fused loop (fast); --nofused "
+    'builds them as the chain of single TFP bijectors (same model, same '
+    'checkpoint values: tfp_glow.convert / tfp_glow.restore).',
+    extensions='Comma-separated Python modules imported before the model is '
+    'built, e.g. one that registers a new --coupling or --permutation '
+    '(bijectors.register_coupling / register_permutation).',
     precision='float32; bfloat16 (CPU/TPU) or mixed_float16 (GPU): the '
     'coupling networks compute in that dtype, log-dets, priors and the loss '
     'stay float32.',
@@ -169,9 +181,9 @@ _HELP = dict(
 
 _ENUMS = dict(strategy=STRATEGIES, optimizer=OPTIMIZERS, flow=FLOWS,
               crop=CROPS, nan_policy=NAN_POLICIES,
-              coupling=('affine', 'additive'),
-              permutation=('lu', 'plain', 'reverse', 'shuffle'),
-              memory=('invertible', 'store'),
+              coupling=bijectors.coupling_names,
+              permutation=bijectors.permutation_names,
+              memory=bijectors.glow_steps.MEMORY,
               precision=tuple(PRECISIONS))
 
 
@@ -213,10 +225,20 @@ def validate(config):
   def fail(message):
     raise ValueError(f'Invalid flags: {message}')
 
+  for module in filter(None, config.extensions.split(',')):
+    try:
+      importlib.import_module(module.strip())
+    except Exception as error:  # pylint: disable=broad-except
+      fail(f'--extensions: cannot import {module.strip()!r}: '
+           f'{type(error).__name__}: {error}')
   for name, options in _ENUMS.items():
+    options = options() if callable(options) else options
     value = getattr(config, name)
     if value not in options:
       fail(f'unknown --{name}={value!r}; choose one of {", ".join(options)}.')
+  if not config.fused and config.memory != 'store':
+    fail(f'--nofused builds the chain of single bijectors, which stores its '
+         f'activations: use --memory=store (got --memory={config.memory}).')
   if config.levels < 1 or config.depth < 1 or config.width < 1:
     fail(f'--levels, --depth and --width must be positive, got '
          f'{config.levels}, {config.depth}, {config.width}.')

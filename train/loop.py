@@ -49,7 +49,7 @@ def build_flow(config, image_shape):
       hidden_actnorm=config.hidden_actnorm, memory=config.memory,
       compute_dtype=flags_lib.PRECISIONS[config.precision],
       # XLA on CPU runs convolution gradients inside while loops slowly.
-      unroll_steps=config.jit_compile, seed=config.seed)
+      unroll_steps=config.jit_compile, fused=config.fused, seed=config.seed)
 
 
 def run(config, dataset=None, strategy=None):
