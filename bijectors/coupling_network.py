@@ -6,6 +6,7 @@ import tensorflow as tf
 from bijectors import actnorm as actnorm_lib
 from bijectors import conv
 from bijectors import data_init
+from bijectors import one_pass
 
 __all__ = ['CouplingNetwork', 'apply_network', 'network_initial_values']
 
@@ -58,12 +59,7 @@ class CouplingNetwork(tf.Module):
     values = {n: v[0] for n, v in network_initial_values(
         in_channels, out_channels, hidden_channels, hidden_actnorm, 1,
         np.random.default_rng(seed)).items()}
-    given = dict(initial_values or {})
-    unknown = set(given) - set(values)
-    if unknown:
-      raise ValueError(f'{self.name}: unknown initial values '
-                       f'{sorted(unknown)}.')
-    values.update(given)
+    values = one_pass.override_values(self.name, values, initial_values)
     with self.name_scope:
       self.parameters = {n: tf.Variable(tf.cast(v, dtype), name=n)
                          for n, v in values.items()}

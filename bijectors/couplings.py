@@ -19,12 +19,11 @@ and `--coupling=name` use it in both model forms, with the same network.
      Invertible 1x1 Convolutions. NeurIPS 2018. arXiv 1807.03039.
 """
 
+from bijectors import registry
 from bijectors import step_backward
 
 __all__ = ['CouplingTransform', 'coupling_names', 'get_coupling',
            'register_coupling']
-
-_REGISTRY = {}
 
 
 class CouplingTransform:
@@ -62,25 +61,7 @@ class CouplingTransform:
     return f'{type(self).__name__}({self.name!r})'
 
 
-def register_coupling(coupling):
-  """Makes `coupling` (a `CouplingTransform` instance) available by name."""
-  if not isinstance(coupling, CouplingTransform) or not coupling.name:
-    raise TypeError('register_coupling takes a named CouplingTransform '
-                    f'instance, got {coupling!r}.')
-  _REGISTRY[coupling.name] = coupling
-  return coupling
-
-
-def coupling_names():
-  """The registered couplings' names."""
-  return tuple(_REGISTRY)
-
-
-def get_coupling(coupling):
-  """The `CouplingTransform` named `coupling` (or `coupling` itself)."""
-  if isinstance(coupling, CouplingTransform):
-    return coupling
-  if coupling not in _REGISTRY:
-    raise ValueError(f'`coupling` must be one of {coupling_names()} (or a '
-                     f'CouplingTransform), got {coupling!r}.')
-  return _REGISTRY[coupling]
+_REGISTRY = registry.Registry('coupling', CouplingTransform)
+register_coupling = _REGISTRY.register
+coupling_names = _REGISTRY.names
+get_coupling = _REGISTRY.get

@@ -135,7 +135,8 @@ class GlowSteps(equality.OwnsVariables,
           hidden_actnorm, seed)
       self._params = {n: tf.Variable(tf.constant(v, dtype), name=n)
                       for n, v in variables.items()}
-      self._constants = {n: _constant(v, dtype) for n, v in constants.items()}
+      self._constants = {n: permutations.constant(v, dtype)
+                         for n, v in constants.items()}
       self.initialized = tf.Variable(False, trainable=False,
                                      name='initialized')
       super().__init__(
@@ -534,7 +535,3 @@ def _permutation_part(p):
 def _pixels(x):
   return tf.cast(tf.reduce_prod(tf.shape(x)[-3:-1]), x.dtype)
 
-
-def _constant(value, dtype):
-  value = np.asarray(value)
-  return tf.constant(value, dtype if value.dtype.kind == 'f' else None)

@@ -89,18 +89,12 @@ class Invertible1x1Conv(equality.OwnsVariables,
           c, 1, np.random.default_rng(seed))
       row = lambda values: {n: v[0] for n, v in values.items()}
       variables, constants = row(variables), row(constants)
-      given = dict(initial_values or {})
-      unknown = set(given) - set(variables) - set(constants)
-      if unknown:
-        raise ValueError(f'{name}: unknown initial values {sorted(unknown)} '
-                         f'for the permutation {self._permutation.name!r}.')
-      self._variables = {
-          n: tf.Variable(tf.cast(given.get(n, v), dtype), name=n)
-          for n, v in variables.items()}
-      self._constants = {
-          n: tf.constant(np.asarray(given.get(n, v)),
-                         dtype if np.asarray(v).dtype.kind == 'f' else None)
-          for n, v in constants.items()}
+      values = one_pass.override_values(name, {**variables, **constants},
+                                        initial_values)
+      self._variables = {n: tf.Variable(tf.cast(values[n], dtype), name=n)
+                         for n in variables}
+      self._constants = {n: permutations.constant(values[n], dtype)
+                         for n in constants}
       super().__init__(
           forward_min_event_ndims=1,
           dtype=dtype,

@@ -4,8 +4,8 @@ import tensorflow as tf
 from tensorflow_probability import bijectors as tfb
 
 __all__ = ['OnePassBijector', 'check_channels', 'deinterleave',
-           'event_shape_of', 'flatten_batch', 'shape_with_last',
-           'split_channels']
+           'event_shape_of', 'flatten_batch', 'override_values',
+           'shape_with_last', 'split_channels']
 
 
 class OnePassBijector(tfb.Bijector):
@@ -97,6 +97,17 @@ def flatten_batch(x):
             tf.reshape(log_det, shape[:-3]))
 
   return flat, unflatten
+
+
+def override_values(owner, defaults, given):
+  """`defaults` (initial values by name) with those `given` replacing
+  them; raises `ValueError` naming any given name `owner` does not have."""
+  given = dict(given or {})
+  unknown = set(given) - set(defaults)
+  if unknown:
+    raise ValueError(f'{owner}: unknown initial values {sorted(unknown)}; '
+                     f'it has {sorted(defaults)}.')
+  return {**defaults, **given}
 
 
 def split_channels(x, first):

@@ -21,12 +21,14 @@ model forms.
      Invertible 1x1 Convolutions. NeurIPS 2018. arXiv 1807.03039.
 """
 
+import numpy as np
+import tensorflow as tf
+
+from bijectors import registry
 from bijectors import step_backward
 
-__all__ = ['Permutation', 'get_permutation', 'permutation_names',
+__all__ = ['Permutation', 'constant', 'get_permutation', 'permutation_names',
            'register_permutation']
-
-_REGISTRY = {}
 
 
 class Permutation:
@@ -81,25 +83,14 @@ class Permutation:
     return f'{type(self).__name__}({self.name!r})'
 
 
-def register_permutation(permutation):
-  """Makes `permutation` (a `Permutation` instance) available by its name."""
-  if not isinstance(permutation, Permutation) or not permutation.name:
-    raise TypeError('register_permutation takes a named Permutation '
-                    f'instance, got {permutation!r}.')
-  _REGISTRY[permutation.name] = permutation
-  return permutation
+def constant(value, dtype):
+  """A permutation's constant as a tensor: `dtype` if it is floating (a
+  fixed matrix), else its own integer dtype (an order)."""
+  value = np.asarray(value)
+  return tf.constant(value, dtype if value.dtype.kind == 'f' else None)
 
 
-def permutation_names():
-  """The registered permutations' names."""
-  return tuple(_REGISTRY)
-
-
-def get_permutation(permutation):
-  """The `Permutation` named `permutation` (or `permutation` itself)."""
-  if isinstance(permutation, Permutation):
-    return permutation
-  if permutation not in _REGISTRY:
-    raise ValueError(f'`permutation` must be one of {permutation_names()} '
-                     f'(or a Permutation), got {permutation!r}.')
-  return _REGISTRY[permutation]
+_REGISTRY = registry.Registry('permutation', Permutation)
+register_permutation = _REGISTRY.register
+permutation_names = _REGISTRY.names
+get_permutation = _REGISTRY.get
