@@ -37,6 +37,7 @@ def message(error):
   if isinstance(error, KeyError) and error.args:
     text = str(error.args[0])
   text = re.sub(r'\{\{[^}]*\}\}', '', text)  # {{function_node ...}}
+  text = re.sub(r'\s*\[Op:[^\]]*\]( name:\s*\S*)?\s*$', '', text)  # Eager ops.
   lines = [line.strip() for line in text.splitlines() if line.strip()]
   text = lines[0] if lines else type(error).__name__
   if not isinstance(error, _INPUT_ERRORS) and not hasattr(error, 'message'):

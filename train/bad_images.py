@@ -9,6 +9,8 @@ stops with their paths (`--bad_images=stop`) or drops and counts them
 
 import tensorflow as tf
 
+from tfp_glow import console
+
 __all__ = ['describe', 'find']
 
 
@@ -30,7 +32,7 @@ def find(files, channels):
         _decode(path, channels)
         reason = 'unreadable'
       except (tf.errors.OpError, ValueError) as e:
-        reason = (getattr(e, 'message', None) or str(e)).strip().splitlines()[0]
+        reason = console.message(e)
       bad.append((path, reason))
   return bad
 
