@@ -2,10 +2,12 @@
 
 import tensorflow as tf
 
+from bijectors import data_init
 from bijectors import equality
 from bijectors import one_pass
 
-__all__ = ['ActNorm']
+__all__ = ['ActNorm', 'actnorm_backward', 'actnorm_forward',
+           'actnorm_inverse', 'fold_into_linear']
 
 
 class ActNorm(equality.OwnsVariables,
@@ -32,9 +34,14 @@ class ActNorm(equality.OwnsVariables,
   Under a `tf.distribute` strategy the automatic initialization is skipped in
   replica context (each replica would see different data); call
   `initialize(x)` in cross-replica context instead, which writes the same
-  values to every replica. With `data_dependent_init=False` both parameters
-  start at zero (the identity) and are only learned; the Glow assembly uses
-  that form for openai/glow's learned top prior.
+  values to every replica (`bijectors.data_init`). With
+  `data_dependent_init=False` both parameters start at zero (the identity)
+  and are only learned; the Glow assembly uses that form for openai/glow's
+  learned top prior.
+
+  The map and its hand-written backward pass are the functions
+  `actnorm_forward`, `actnorm_inverse` and `actnorm_backward`, which
+  `GlowSteps` applies to its stacked parameters.
 
   #### Examples
 
@@ -87,14 +94,16 @@ class ActNorm(equality.OwnsVariables,
   def num_channels(self):
     return self._num_channels
 
+  @property
+  def step_tensors(self):
+    """The parameters by the names `GlowSteps` stacks them under."""
+    return {'actnorm_shift': self.shift, 'actnorm_log_scale': self.log_scale}
+
   def initialize(self, x):
     """Sets `shift` and `log_scale` from the moments of `x`; returns them."""
     x = tf.convert_to_tensor(x, self.dtype)
     self._check_channels(x)
-    axes = list(range(x.shape.rank - 1))
-    mean, variance = tf.nn.moments(x, axes=axes)
-    shift = -mean
-    log_scale = -tf.math.log(tf.sqrt(variance) + 1e-6)  # openai/glow's 1e-6.
+    shift, log_scale = data_init.moments_init(x)
     self.shift.assign(shift)
     self.log_scale.assign(log_scale)
     self.initialized.assign(True)
@@ -105,16 +114,13 @@ class ActNorm(equality.OwnsVariables,
 
   def _parameters_for(self, x):
     """The (shift, log_scale) to apply to `x`, initializing from it if due."""
-    if not self._data_dependent_init or (
-        tf.distribute.has_strategy() and
-        not tf.distribute.in_cross_replica_context()):
+    mode = (data_init.init_mode(self.initialized)
+            if self._data_dependent_init else data_init.SKIP)
+    if mode == data_init.SKIP:
       return tf.convert_to_tensor(self.shift), tf.convert_to_tensor(
           self.log_scale)
-    if tf.executing_eagerly():
-      if not bool(self.initialized.numpy()):
-        return self.initialize(x)
-      return tf.convert_to_tensor(self.shift), tf.convert_to_tensor(
-          self.log_scale)
+    if mode == data_init.EAGER:
+      return self.initialize(x)
     return tf.cond(
         self.initialized,
         lambda: (tf.identity(self.shift), tf.identity(self.log_scale)),
@@ -123,11 +129,49 @@ class ActNorm(equality.OwnsVariables,
   def _forward_and_log_det(self, x):
     self._check_channels(x)
     shift, log_scale = self._parameters_for(x)
-    y = (x + shift) * tf.exp(log_scale)
-    return y, tf.reduce_sum(log_scale)
+    return actnorm_forward(x, shift, log_scale)
 
   def _inverse_and_log_det(self, y):
     self._check_channels(y)
-    log_scale = tf.convert_to_tensor(self.log_scale)
-    x = y * tf.exp(-log_scale) - self.shift
-    return x, -tf.reduce_sum(log_scale)
+    return actnorm_inverse(y, self.shift, tf.convert_to_tensor(self.log_scale))
+
+
+def actnorm_forward(x, shift, log_scale):
+  """`((X + shift) * exp(log_scale), sum(log_scale))`: the output and the
+  log-det per channel vector."""
+  return (x + shift) * tf.exp(log_scale), tf.reduce_sum(log_scale)
+
+
+def actnorm_inverse(y, shift, log_scale):
+  """`(Y * exp(-log_scale) - shift, -sum(log_scale))`."""
+  return y * tf.exp(-log_scale) - shift, -tf.reduce_sum(log_scale)
+
+
+def actnorm_backward(y, dy, dlog_det, shift, log_scale):
+  """Inverts ActNorm and back-propagates through it, from its output.
+
+  With `Y = (X + shift) exp(log_scale)` and the gradient `dlog_det` of the
+  per-vector log-det `sum(log_scale)` (summed over pixels and batch):
+
+    X = Y exp(-log_scale) - shift,   dX = dY exp(log_scale),
+    dshift = sum dX,   dlog_scale = sum dY * Y + dlog_det,
+
+  the sums over every axis but the channels. Returns
+  `(X, dX, dshift, dlog_scale)`.
+  """
+  x, _ = actnorm_inverse(y, shift, log_scale)
+  dx = dy * tf.exp(log_scale)
+  axes = list(range(len(y.shape) - 1))
+  return (x, dx, tf.reduce_sum(dx, axis=axes),
+          tf.reduce_sum(dy * y, axis=axes) + dlog_det)
+
+
+def fold_into_linear(kernel, shift, log_scale):
+  """ActNorm after a linear map, as one linear map with a bias.
+
+  `(X K + shift) exp(log_scale) = X (K exp(log_scale)) + shift
+  exp(log_scale)`: returns `(K exp(log_scale), shift exp(log_scale))`, so a
+  convolution, its ActNorm and a ReLU run as one fused kernel.
+  """
+  scale = tf.exp(log_scale)
+  return kernel * scale, shift * scale

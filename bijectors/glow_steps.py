@@ -3,19 +3,24 @@
 import numpy as np
 import tensorflow as tf
 
+from bijectors import actnorm as actnorm_lib
 from bijectors import affine_coupling
-from bijectors import conv
+from bijectors import coupling_network
+from bijectors import couplings
+from bijectors import data_init
 from bijectors import equality
 from bijectors import invertible_1x1_conv
 from bijectors import one_pass
+from bijectors import permutations
 from bijectors import stacked_rows
 
-__all__ = ['GlowSteps']
+__all__ = ['GlowSteps', 'MEMORY', 'parameter_names', 'single_step',
+           'step_initial_values']
 
-_MIX_PARAMETERS = ('weight', 'lower', 'upper', 'log_s')
-
-PERMUTATIONS = ('lu', 'plain', 'reverse', 'shuffle')
 MEMORY = ('invertible', 'store')
+
+# Prefix of the permutation's prepared tensors among the loop's tensors.
+_PERMUTATION = 'permutation/'
 
 
 class GlowSteps(equality.OwnsVariables,
@@ -26,40 +31,44 @@ class GlowSteps(equality.OwnsVariables,
 
     actnorm:      X1 = (X + shift_k) * exp(log_scale_k)
     permutation:  X2 = X1 @ W_k                  (1x1 convolution)
-    coupling:     [A, B] = X2,  h = NN_k(A),
-                  Y = [A, (B + h[..., 0::2]) * sigmoid(h[..., 1::2] + 2)]
+    coupling:     [A, B] = X2,  h = NN_k(A),  Y = [A, f(B; h)]
 
   with `log|det|` = `H W sum(log_scale_k) + H W log|det W_k| +
-  sum(log sigmoid(...))`. It is the same map as the chain of the single
-  bijectors `ActNorm`, `Invertible1x1Conv` and `AffineCoupling` (tested
-  against it), with four differences that make it fast and lean:
+  log|det df/dB|`. It is the chain of the single bijectors `ActNorm`,
+  `Invertible1x1Conv` and `AffineCoupling`, computed by the same functions
+  (`actnorm_forward`, the `Permutation`, `apply_network` and the
+  `CouplingTransform`) applied to row `k` of stacked parameters. What this
+  class adds makes it fast and lean:
 
   * the `K` steps' parameters are stacked along a leading axis and the steps
     run in a `tf.while_loop`: tracing and XLA compilation cost one step,
-    not `K`;
+    not `K`; the permutations' matrices (`W`, `W^-1`, `log|det W|`) are
+    computed for all `K` steps at once, before the loop;
   * `memory='invertible'` backpropagates through the inverse: the backward
     pass recomputes each step's input from its output ([1] Section 1, "a
     constant memory cost with respect to depth") instead of storing every
     activation, running each coupling network once more (its output both
-    inverts the step and is differentiated); `memory='store'` lets autodiff
-    store the activations (memory linear in `K`). A level's backward loop
-    starts only when its output's gradient arrives, and writes the stacked
-    parameters' gradients in place (`stacked_rows`), so that an optimizer
-    applied as gradients arrive holds one level's gradients at a time;
+    inverts the step and is differentiated), with each piece's `backward`;
+    `memory='store'` lets autodiff store the activations (memory linear in
+    `K`). A level's backward loop starts only when its output's gradient
+    arrives, and writes the stacked parameters' gradients in place
+    (`stacked_rows`), so that an optimizer applied as gradients arrive holds
+    one level's gradients at a time;
   * the coupling network runs once per pass, the log-det being computed
-    with the output (`OnePassBijector`);
-  * the network's ActNorms are folded into their convolutions' kernels and
-    biases, and its 1x1 and thin 3x3 convolutions run as matrix products
-    (`bijectors.conv`), which TensorFlow fuses with the bias and ReLU.
+    with the output (`OnePassBijector`).
 
-  `permutation` is `'lu'` (default), `'plain'`, or the paper's fixed
-  ablations `'reverse'` and `'shuffle'`; `coupling` is `'affine'` or
-  `'additive'`; `hidden_actnorm` puts ActNorm after the network's hidden
-  convolutions (openai/glow). ActNorm's data-dependent initialization works
-  as in `ActNorm`: the first forward pass, while `initialized` is False
-  (skipped in a `tf.distribute` replica context; use it in cross-replica
-  context), sets every ActNorm of every step, in order, so that its output
-  has zero mean and unit variance per channel.
+  `permutation` and `coupling` are registered names or objects
+  (`bijectors.permutations`, `bijectors.couplings`); `hidden_actnorm` puts
+  ActNorm after the network's hidden convolutions (openai/glow). ActNorm's
+  data-dependent initialization works as in `ActNorm`: the first forward
+  pass, while `initialized` is False (skipped in a `tf.distribute` replica
+  context; use it in cross-replica context), sets every ActNorm of every
+  step, in order, so that its output has zero mean and unit variance per
+  channel. With `validate_args`, the checks of the single bijectors run on
+  every step, with their messages.
+
+  `step_bijectors(k)` returns step `k` as the three single bijectors
+  holding copies of its weights; `assign_step(k, step)` writes them back.
 
   #### References
 
@@ -87,15 +96,17 @@ class GlowSteps(equality.OwnsVariables,
       num_channels: channels `C >= 2` of the images.
       num_steps: `K >= 1`.
       hidden_channels: width of the coupling networks.
-      coupling: `'affine'` or `'additive'`.
-      permutation: `'lu'`, `'plain'`, `'reverse'` or `'shuffle'`.
+      coupling: a registered coupling's name (`'affine'`, `'additive'`) or a
+        `CouplingTransform`.
+      permutation: a registered permutation's name (`'lu'`, `'plain'`,
+        `'reverse'`, `'shuffle'`) or a `Permutation`.
       hidden_actnorm: ActNorm in the networks' hidden layers.
       memory: `'invertible'` or `'store'`, see above.
-      unroll: Python `bool`; run the steps as an unrolled Python loop instead
-        of a `tf.while_loop` (faster under XLA on CPU, tracing linear in K).
       compute_dtype: dtype of the coupling networks' convolutions (e.g.
         `tf.bfloat16`); `None` for `dtype`. Log-dets, ActNorm, the 1x1
-        convolution and the coupling's affine map stay in `dtype`.
+        convolution and the coupling's map stay in `dtype`.
+      unroll: Python `bool`; run the steps as an unrolled Python loop instead
+        of a `tf.while_loop` (faster under XLA on CPU, tracing linear in K).
       seed: Python `int` seed of the initial weights.
       dtype: floating dtype of the parameters and inputs.
       validate_args: Python `bool`.
@@ -107,24 +118,24 @@ class GlowSteps(equality.OwnsVariables,
       if c < 2 or k < 1:
         raise ValueError('`num_channels` must be >= 2 and `num_steps` >= 1, '
                          f'got {num_channels} and {num_steps}.')
-      if coupling not in ('affine', 'additive'):
-        raise ValueError('`coupling` must be "affine" or "additive", got '
-                         f'{coupling!r}.')
-      if permutation not in PERMUTATIONS:
-        raise ValueError(f'`permutation` must be one of {PERMUTATIONS}, got '
-                         f'{permutation!r}.')
       if memory not in MEMORY:
         raise ValueError(f'`memory` must be one of {MEMORY}, got {memory!r}.')
+      self._permutation = permutations.get_permutation(permutation)
+      self._coupling = couplings.get_coupling(coupling)
       self._num_channels, self._num_steps = c, k
-      self._coupling, self._permutation = coupling, permutation
+      self._hidden_channels = int(hidden_channels)
       self._hidden_actnorm = bool(hidden_actnorm)
       self._memory = memory
       self._unroll = bool(unroll)
       self._compute_dtype = tf.as_dtype(compute_dtype or dtype)
       self._split = c // 2
-      out = (c - self._split) * (2 if coupling == 'affine' else 1)
-      width = int(hidden_channels)
-      self._params = self._make_parameters(c, k, width, out, seed, dtype)
+      self._names = parameter_names(self._permutation, hidden_actnorm)
+      variables, constants = step_initial_values(
+          c, k, hidden_channels, self._permutation, self._coupling,
+          hidden_actnorm, seed)
+      self._params = {n: tf.Variable(tf.constant(v, dtype), name=n)
+                      for n, v in variables.items()}
+      self._constants = {n: _constant(v, dtype) for n, v in constants.items()}
       self.initialized = tf.Variable(False, trainable=False,
                                      name='initialized')
       super().__init__(
@@ -133,47 +144,6 @@ class GlowSteps(equality.OwnsVariables,
           validate_args=validate_args,
           parameters=parameters,
           name=name)
-
-  def _make_parameters(self, c, k, width, out, seed, dtype):
-    """Creates the stacked variables; returns them by name, in a fixed order."""
-    rng = np.random.default_rng(seed)
-    params = {}
-
-    def variable(name, value):
-      params[name] = tf.Variable(tf.constant(value, dtype), name=name)
-
-    zeros = lambda *shape: np.zeros((k,) + shape)
-    variable('actnorm_shift', zeros(c))
-    variable('actnorm_log_scale', zeros(c))
-    rotations = [invertible_1x1_conv.random_rotation(c, rng.integers(2**31))
-                 for _ in range(k)]
-    if self._permutation == 'plain':
-      variable('weight', np.stack(rotations))
-    elif self._permutation == 'lu':
-      inits = [invertible_1x1_conv.lu_init(w) for w in rotations]
-      stack = lambda key: np.stack([init[key] for init in inits])
-      self._lu_permutation = tf.constant(stack('permutation'), dtype)
-      self._lu_sign_s = tf.constant(stack('sign_s'), dtype)
-      variable('lower', stack('lower'))
-      variable('upper', stack('upper'))
-      variable('log_s', stack('log_s'))
-    else:
-      orders = [np.arange(c)[::-1] if self._permutation == 'reverse' else
-                rng.permutation(c) for _ in range(k)]
-      self._orders = tf.constant(np.stack(orders), tf.int32)
-    normal = lambda *shape: 0.05 * rng.standard_normal((k,) + shape)
-    variable('kernel_in', normal(3, 3, self._split, width))
-    variable('kernel_hidden', normal(1, 1, width, width))
-    for layer in ('in', 'hidden'):
-      if self._hidden_actnorm:
-        variable(f'shift_{layer}', zeros(width))
-        variable(f'log_scale_{layer}', zeros(width))
-      else:
-        variable(f'bias_{layer}', zeros(width))
-    variable('kernel_out', zeros(3, 3, width, out))  # [1] Section 3.3: zero
-    variable('bias_out', zeros(out))                 # init, identity start.
-    variable('logs_out', zeros(out))
-    return params
 
   @property
   def num_steps(self):
@@ -184,150 +154,157 @@ class GlowSteps(equality.OwnsVariables,
     return self._memory
 
   @property
+  def permutation(self):
+    return self._permutation
+
+  @property
+  def coupling(self):
+    return self._coupling
+
+  @property
   def stacked_variables(self):
     """The stacked parameters by name, each with leading axis `K`."""
     return dict(self._params)
 
-  # --- One step, as pure functions of its parameters `p` -------------------
+  # --- One step as the single bijectors -----------------------------------
+
+  def step_values(self, k):
+    """Step `k`'s variables and constants, by name, as numpy arrays."""
+    return {n: t[k].numpy() for n, t in {**self._params,
+                                         **self._constants}.items()}
+
+  def step_bijectors(self, k):
+    """Step `k` as `[ActNorm, Invertible1x1Conv, AffineCoupling]` (forward
+    order), new bijectors holding copies of its weights: their chain is the
+    same map as this loop's step `k`."""
+    k = self._check_step(k)
+    return single_step(
+        self._num_channels, self._hidden_channels, self._permutation,
+        self._coupling, self._hidden_actnorm, self.step_values(k),
+        initialized=bool(self.initialized.numpy()),
+        compute_dtype=self._compute_dtype, dtype=self.dtype,
+        validate_args=self.validate_args, name=f'{self.name}_step_{k}')
+
+  def assign_step(self, k, step):
+    """Writes the weights of `step` (the three bijectors of
+    `step_bijectors`, e.g. after training them) into step `k`."""
+    k = self._check_step(k)
+    tensors = {}
+    for bijector in step:
+      tensors.update(bijector.step_tensors)
+    if set(tensors) != set(self._params) | set(self._constants):
+      raise ValueError(
+          f'{self.name}: a step of this loop has the parameters '
+          f'{sorted(set(self._params) | set(self._constants))}, got '
+          f'{sorted(tensors)}.')
+    for n, value in self._constants.items():
+      if not np.array_equal(np.asarray(tensors[n]), value[k].numpy()):
+        raise ValueError(f'{self.name}: the constant {n!r} of the step given '
+                         f'differs from step {k}\'s.')
+    for n, variable in self._params.items():
+      variable[k].assign(tf.cast(tensors[n], variable.dtype))
+
+  def _check_step(self, k):
+    if not 0 <= int(k) < self._num_steps:
+      raise ValueError(f'{self.name}: step {k} out of range, the loop has '
+                       f'{self._num_steps} steps.')
+    return int(k)
+
+  # --- One step, as functions of its parameters `p` -----------------------
 
   def _network(self, a, p, init=False):
-    """`NN(A)`; with `init`, also the data-dependent hidden ActNorm values.
-
-    ActNorm after a convolution, `(conv(h, W) + shift) * exp(log_scale)`, is
-    computed as the equal `conv(h, W * exp(log_scale)) + shift *
-    exp(log_scale)`: a convolution, a bias and a ReLU that TensorFlow fuses
-    into one kernel, with no full-size elementwise passes (likewise the
-    output's `(conv + b) * exp(3 logs)`).
-    """
-    updates = {}
-    compute = self._compute_dtype
-    h = tf.cast(a, compute)
-    for layer in ('in', 'hidden'):
-      kernel = p[f'kernel_{layer}']
-      convolve = conv.conv3x3 if layer == 'in' else conv.conv1x1
-      if self._hidden_actnorm and init:
-        h = convolve(h, tf.cast(kernel, compute))
-        shift, log_scale = _moments_init(h)
-        updates[f'shift_{layer}'] = tf.cast(shift, self.dtype)
-        updates[f'log_scale_{layer}'] = tf.cast(log_scale, self.dtype)
-        h = tf.nn.relu((h + shift) * tf.exp(log_scale))
-      else:
-        if self._hidden_actnorm:
-          scale = tf.exp(p[f'log_scale_{layer}'])
-          kernel, bias = kernel * scale, p[f'shift_{layer}'] * scale
-        else:
-          bias = p[f'bias_{layer}']
-        h = convolve(h, tf.cast(kernel, compute), tf.cast(bias, compute),
-                     relu=True)
-    # openai/glow's conv2d_zeros: (conv + b) * exp(3 * logs), the bias added
-    # in `dtype` (after the cast from a lower compute precision).
-    scale = tf.exp(3. * p['logs_out'])
-    kernel = tf.cast(p['kernel_out'] * scale, compute)
-    bias = p['bias_out'] * scale
-    if compute == self.dtype:
-      return conv.conv3x3(h, kernel, bias), updates
-    return tf.nn.bias_add(tf.cast(conv.conv3x3(h, kernel), self.dtype),
-                          bias), updates
-
-  def _mix_weights(self, p):
-    """`W`, `W^-1` and `log|det W|` of 'lu' or 'plain' 1x1 convolutions,
-    from their parameters `p` (any leading axes, e.g. `[K]`)."""
-    if self._permutation == 'plain':
-      weight = p['weight']
-      _, log_det = tf.linalg.slogdet(tf.cast(weight, tf.float64))
-      return dict(mix_weight=weight, mix_weight_inv=tf.linalg.inv(weight),
-                  mix_log_det=tf.cast(log_det, weight.dtype))
-    lu = [p[n] for n in ('lu_permutation', 'lower', 'upper', 'lu_sign_s',
-                         'log_s')]
-    return dict(mix_weight=invertible_1x1_conv.lu_weight(*lu),
-                mix_weight_inv=invertible_1x1_conv.lu_weight(*lu,
-                                                             inverse=True),
-                mix_log_det=tf.reduce_sum(p['log_s'], axis=-1))
-
-  def _mix(self, x, p, inverse=False):
-    """The permutation step; returns `(X @ W, log|det W|)` (or the inverse)."""
-    if self._permutation in ('reverse', 'shuffle'):
-      order = p['order']
-      if inverse:
-        order = tf.math.invert_permutation(order)
-      return tf.gather(x, order, axis=-1), tf.zeros([], x.dtype)
-    weight = p['mix_weight_inv' if inverse else 'mix_weight']
-    log_det = p['mix_log_det']
-    return (conv.conv1x1(x, weight[tf.newaxis, tf.newaxis]),
-            -log_det if inverse else log_det)
-
-  def _actnorm_and_mix(self, x, p, init=False):
-    """ActNorm then the permutation: `(X2, log|det| (scalar), init values)`."""
-    pixels = tf.cast(tf.reduce_prod(tf.shape(x)[-3:-1]), x.dtype)
-    updates = {}
-    if init:
-      shift, log_scale = _moments_init(x)
-      updates.update(actnorm_shift=shift, actnorm_log_scale=log_scale)
-    else:
-      shift, log_scale = p['actnorm_shift'], p['actnorm_log_scale']
-    x = (x + shift) * tf.exp(log_scale)
-    x, mix_log_det = self._mix(x, p)
-    return x, pixels * (tf.reduce_sum(log_scale) + mix_log_det), updates
+    return coupling_network.apply_network(
+        a, p, self._hidden_actnorm, self._compute_dtype, self.dtype,
+        init=init)
 
   def _step_forward(self, x, p, init=False):
     """One step on `[N, H, W, C]`: returns `(Y, log|det| [N], init values)`."""
-    x, log_det, updates = self._actnorm_and_mix(x, p, init=init)
+    pixels = _pixels(x)
+    updates = {}
+    if init:
+      shift, log_scale = data_init.moments_init(x)
+      updates.update(actnorm_shift=shift, actnorm_log_scale=log_scale)
+    else:
+      shift, log_scale = p['actnorm_shift'], p['actnorm_log_scale']
+    x, actnorm_log_det = actnorm_lib.actnorm_forward(x, shift, log_scale)
+    x, mix_log_det = self._permutation.forward(x, _permutation_part(p))
     a, b = one_pass.split_channels(x, self._split)
     h, network_updates = self._network(a, p, init=init)
     updates.update(network_updates)
-    b, coupling_log_det = affine_coupling.coupling_forward(b, h,
-                                                           self._coupling)
-    return tf.concat([a, b], axis=-1), log_det + coupling_log_det, updates
-
-  def _inverse_actnorm_and_mix(self, x2, p):
-    """The inverse of `_actnorm_and_mix`: `(X, log|det dX/dX2| (scalar), U)`,
-    with `U = X2 W^-1` the ActNorm's output."""
-    pixels = tf.cast(tf.reduce_prod(tf.shape(x2)[-3:-1]), x2.dtype)
-    u, mix_log_det = self._mix(x2, p, inverse=True)
-    log_scale = p['actnorm_log_scale']
-    return (u * tf.exp(-log_scale) - p['actnorm_shift'],
-            pixels * (mix_log_det - tf.reduce_sum(log_scale)), u)
+    b, coupling_log_det = self._coupling.forward(b, h)
+    return (tf.concat([a, b], axis=-1),
+            pixels * (actnorm_log_det + mix_log_det) + coupling_log_det,
+            updates)
 
   def _step_inverse(self, y, p):
     """The inverse of one step on `[N, H, W, C]`: `(X, log|det dX/dY| [N])`."""
     a, b = one_pass.split_channels(y, self._split)
     h, _ = self._network(a, p)
-    b, log_det = affine_coupling.coupling_inverse(b, h, self._coupling)
-    x, pre_log_det, _ = self._inverse_actnorm_and_mix(
-        tf.concat([a, b], axis=-1), p)
-    return x, log_det + pre_log_det
+    b, log_det = self._coupling.inverse(b, h)
+    x, mix_log_det = self._permutation.inverse(tf.concat([a, b], axis=-1),
+                                               _permutation_part(p))
+    x, actnorm_log_det = actnorm_lib.actnorm_inverse(
+        x, p['actnorm_shift'], p['actnorm_log_scale'])
+    return x, log_det + _pixels(y) * (mix_log_det + actnorm_log_det)
+
+  def _step_backward(self, y, dy, dlog_det, p):
+    """One step's input and gradients, recomputed from its output `y`.
+
+    The coupling leaves `A` unchanged, so the network output `h = NN(A)`
+    that inverts the step is also the forward pass's: the network runs once
+    here, under a tape, and the gradient is taken piece by piece, from the
+    output back:
+
+      coupling:     (B, dB, dh) = CouplingTransform.backward(Y_b, h, dY_b,
+                                                             dlog_det)
+      network:      (dA_net, dθ_NN) = vjp of NN at A, with dh
+      permutation:  (X1, dX1, dθ_W) = Permutation.backward(X2 = [A, B],
+                                        dX2 = [dY_a + dA_net, dB], ...)
+      actnorm:      (X, dX, dθ_an) = actnorm_backward(X1, dX1, ...)
+
+    where the per-pixel log-dets of the permutation and ActNorm get the
+    gradient `H W sum(dlog_det)`. Returns `(X, dX, {name: gradient})`.
+    """
+    a, y_b = one_pass.split_channels(y, self._split)
+    dy_a, dy_b = one_pass.split_channels(dy, self._split)
+    network = {n: p[n] for n in self._names['network']}
+    with tf.GradientTape() as network_tape:
+      network_tape.watch([a] + list(network.values()))
+      h, _ = self._network(a, {**p, **network})
+    b, db, dh = self._coupling.backward(y_b, h, dy_b, dlog_det)
+    da, grads = network_tape.gradient(h, [a, network], output_gradients=dh)
+    pixel_log_det_grad = tf.reduce_sum(dlog_det) * _pixels(y)
+    x, dx, d_permutation = self._permutation.backward(
+        tf.concat([a, b], axis=-1), tf.concat([dy_a + da, db], axis=-1),
+        pixel_log_det_grad, _permutation_part(p))
+    x, dx, grads['actnorm_shift'], grads['actnorm_log_scale'] = (
+        actnorm_lib.actnorm_backward(x, dx, pixel_log_det_grad,
+                                     p['actnorm_shift'],
+                                     p['actnorm_log_scale']))
+    grads.update({_PERMUTATION + n: g for n, g in d_permutation.items()})
+    return x, dx, grads
 
   # --- The loops ------------------------------------------------------------
 
   def _stacked_tensors(self):
     """The steps' tensors, stacked along `K`: what the loops index.
 
-    The variables, read once, except that a 1x1 convolution's parameters
-    (its LU factors, or a plain weight) are replaced by what the steps use,
-    `mix_weight` `W`, `mix_weight_inv` `W^-1` and `mix_log_det`
-    `log|det W|`, computed for all K steps at once before the loop; the
-    gradient reaches the parameters through that batched computation.
+    The variables, read once, except that the permutation's variables and
+    constants are replaced by what the steps use (`Permutation.prepare`,
+    e.g. `W`, `W^-1` and `log|det W|`), computed for all `K` steps at once
+    before the loop; the gradient reaches the parameters through that
+    batched computation.
     """
     tensors = {n: tf.convert_to_tensor(v) for n, v in self._params.items()}
-    if self._permutation in ('lu', 'plain'):
-      mix = {n: tensors.pop(n) for n in _MIX_PARAMETERS if n in tensors}
-      tensors.update(self._mix_weights({**mix, **self._constants()}))
+    permutation = {n: tensors.pop(n) for n in self._names['permutation']}
+    permutation.update(self._constants)
+    prepared = self._permutation.prepare(permutation)
+    tensors.update({_PERMUTATION + n: t for n, t in prepared.items()})
     return tensors
-
-  def _constants(self):
-    if self._permutation == 'lu':
-      return dict(lu_permutation=self._lu_permutation,
-                  lu_sign_s=self._lu_sign_s)
-    if self._permutation in ('reverse', 'shuffle'):
-      return dict(order=self._orders)
-    return {}
 
   def _step_parameters(self, stacked, k):
     axis = tf.constant(0)  # One constant for all the gathers.
-    p = {n: tf.gather(t, k, axis=axis) for n, t in stacked.items()}
-    if self._permutation in ('reverse', 'shuffle'):
-      p['order'] = tf.gather(self._orders, k)
-    return p
+    return {n: tf.gather(t, k, axis=axis) for n, t in stacked.items()}
 
   def _loop(self, body, state, reverse=False):
     """Runs `k, *state = body(k, *state)` over the K steps, in order or reversed.
@@ -370,8 +347,10 @@ class GlowSteps(equality.OwnsVariables,
   def _run_forward_invertible(self, x, stacked):
     """`_run_forward` whose gradient recomputes activations by inversion."""
     names = sorted(stacked)
-    # W^-1 only reconstructs the inputs: no gradient.
-    differentiable = [n for n in names if n != 'mix_weight_inv']
+    non_differentiable = {_PERMUTATION + n
+                          for n in self._permutation.non_differentiable}
+    differentiable = [n for n in names if n not in non_differentiable and
+                      stacked[n].dtype.is_floating]
 
     @tf.custom_gradient
     def run(x, *values):
@@ -394,12 +373,11 @@ class GlowSteps(equality.OwnsVariables,
                    for n in differentiable]
 
         def body(k, y, dy, grads):
-          x, dx, dp = self._step_backward(
-              y, dy, dlog_det, self._step_parameters(params, k),
-              differentiable)
-          grads = stacked_rows.write(grads, k,
-                                     [dp[n] for n in differentiable])
-          return k - 1, x, dx, grads
+          p = self._step_parameters(params, k)
+          x, dx, dp = self._step_backward(y, dy, dlog_det, p)
+          rows = [dp[n] if dp.get(n) is not None else tf.zeros_like(p[n])
+                  for n in differentiable]
+          return k - 1, x, dx, stacked_rows.write(grads, k, rows)
         _, _, dx, grads = self._loop(body, (y_start, dy, grads),
                                      reverse=True)
         stacked_grads = dict(zip(differentiable,
@@ -409,80 +387,6 @@ class GlowSteps(equality.OwnsVariables,
       return (y, log_det), grad
 
     return run(x, *[stacked[n] for n in names])
-
-  def _step_backward(self, y, dy, dlog_det, p, names):
-    """One step's input and gradients, recomputed from its output `y`.
-
-    The coupling leaves `A` unchanged, so the network output `h = NN(A)`
-    that inverts the step is also the forward pass's: the network runs once
-    here, under a tape, and the gradient is taken in three stages,
-
-      coupling:          (B, dB, dh) from (Y_b, dY_b, dlog_det), given h,
-                         by hand (`affine_coupling.coupling_backward`)
-      network:           (dA_net, dθ_NN) = vjp of NN at A, with dh
-      actnorm and mix:   (X, dX, dθ) from (X2 = [A, B],
-                         dX2 = [dY_a + dA_net, dB], dlog_det), by hand
-                         (`_actnorm_and_mix_backward`)
-
-    Returns `(X, dX, {name: gradient})` for the trainable `names`.
-    """
-    a, y_b = one_pass.split_channels(y, self._split)
-    dy_a, dy_b = one_pass.split_channels(dy, self._split)
-    trainable = {n: p[n] for n in names}
-    with tf.GradientTape() as network_tape:
-      network_tape.watch([a] + list(trainable.values()))
-      h, _ = self._network(a, {**p, **trainable})
-    b, db, dh = affine_coupling.coupling_backward(y_b, h, dy_b, dlog_det,
-                                                  self._coupling)
-    da, d_network = network_tape.gradient(h, [a, trainable],
-                                          output_gradients=dh)
-    x, dx, d_mix = self._actnorm_and_mix_backward(
-        tf.concat([a, b], axis=-1), tf.concat([dy_a + da, db], axis=-1),
-        dlog_det, {**p, **trainable})
-    grads = {}
-    for n in names:
-      parts = [g for g in (d_network[n], d_mix.get(n)) if g is not None]
-      grads[n] = tf.add_n(parts) if parts else tf.zeros_like(trainable[n])
-    return x, dx, grads
-
-  def _actnorm_and_mix_backward(self, x2, dx2, dlog_det, p):
-    """Inverts `_actnorm_and_mix` and back-propagates through it, by hand.
-
-    With `U = (X + shift) * exp(log_scale)`, `X2 = U W` (a 1x1 convolution)
-    and `log|det| = HW (sum log_scale + log|det W|)` for each image, given
-    `dX2` and `dlog_det` (`[N]`):
-
-      U = X2 W^-1,   X = U exp(-log_scale) - shift,
-      dU = dX2 W^T,  dW = sum over pixels of U^T dX2,
-      dX = dU exp(log_scale),   dshift = sum dX,
-      dlog_scale = sum dU * U + HW sum dlog_det,
-
-    and `W`, `log|det W|` get `dW` and `HW sum dlog_det` (the loop's inputs:
-    the gradient reaches the LU factors outside it, see `_stacked_tensors`).
-    A permutation (`reverse`, `shuffle`) just permutes `X2` and `dX2` back.
-
-    Returns `(X, dX, {name: gradient})`.
-    """
-    c = self._num_channels
-    pixels = tf.cast(tf.reduce_prod(tf.shape(x2)[-3:-1]), x2.dtype)
-    total = tf.reduce_sum(dlog_det) * pixels  # d loss / d log|det|.
-    d_mix = {}
-    x, _, u = self._inverse_actnorm_and_mix(x2, p)
-    if self._permutation in ('reverse', 'shuffle'):
-      du, _ = self._mix(dx2, p, inverse=True)  # A permutation's transpose.
-    else:
-      du = conv.conv1x1(dx2, tf.transpose(p['mix_weight'])[tf.newaxis,
-                                                            tf.newaxis])
-      d_mix['mix_weight'] = tf.matmul(tf.reshape(u, [-1, c]),
-                                      tf.reshape(dx2, [-1, c]),
-                                      transpose_a=True)
-      d_mix['mix_log_det'] = total
-    dx = du * tf.exp(p['actnorm_log_scale'])
-    pixel_axes = list(range(len(x2.shape) - 1))
-    d_mix['actnorm_shift'] = tf.reduce_sum(dx, axis=pixel_axes)
-    d_mix['actnorm_log_scale'] = (
-        tf.reduce_sum(du * u, axis=pixel_axes) + total)
-    return x, dx, d_mix
 
   def _run_initialize(self, x):
     """The forward pass that sets every ActNorm from its input, step by step."""
@@ -512,29 +416,21 @@ class GlowSteps(equality.OwnsVariables,
 
   def _forward_and_log_det(self, x):
     self._check_shape(x)
-    batch_shape = tf.shape(x)[:-3]
-    flat = tf.reshape(x, tf.concat([[-1], tf.shape(x)[-3:]], axis=0))
-    with tf.init_scope():  # The flag's value now, also while tracing.
-      initialized = bool(self.initialized.numpy())
-    if initialized or (tf.distribute.has_strategy() and
-                       not tf.distribute.in_cross_replica_context()):
-      # Initialized already (the flag never goes back), or in a replica
-      # context, where the initialization is not done.
-      y, log_det = self._run(flat)
-    elif tf.executing_eagerly():
-      y, log_det = self._run_initialize(flat)
-    else:
-      # Initialize (once) in a branch of its own, then run the differentiable
-      # pass after it: a custom gradient inside a `tf.cond` branch cannot be
-      # differentiated by cond_v2.
-      maybe_init = tf.cond(
-          self.initialized, lambda: tf.constant(True),
-          lambda: self._initialized_after(
-              self._run_initialize(tf.stop_gradient(flat))))
-      with tf.control_dependencies([maybe_init]):
-        y, log_det = self._run(tf.identity(flat))
-    return (tf.reshape(y, tf.shape(x)),
-            tf.reshape(log_det, batch_shape))
+    flat, unflatten = one_pass.flatten_batch(x)
+    mode = data_init.init_mode(self.initialized)
+    if mode == data_init.SKIP:
+      return unflatten(*self._run(flat))
+    if mode == data_init.EAGER:
+      return unflatten(*self._run_initialize(flat))
+    # Initialize (once) in a branch of its own, then run the differentiable
+    # pass after it: a custom gradient inside a `tf.cond` branch cannot be
+    # differentiated by cond_v2.
+    maybe_init = tf.cond(
+        self.initialized, lambda: tf.constant(True),
+        lambda: self._initialized_after(
+            self._run_initialize(tf.stop_gradient(flat))))
+    with tf.control_dependencies([maybe_init]):
+      return unflatten(*self._run(tf.identity(flat)))
 
   def _initialized_after(self, outputs):
     with tf.control_dependencies(tf.nest.flatten(outputs)):
@@ -543,7 +439,7 @@ class GlowSteps(equality.OwnsVariables,
   def _inverse_and_log_det(self, y):
     self._check_shape(y)
     stacked = self._stacked_tensors()
-    flat = tf.reshape(y, tf.concat([[-1], tf.shape(y)[-3:]], axis=0))
+    flat, unflatten = one_pass.flatten_batch(y)
 
     def body(k, y, log_det):
       x, step_log_det = self._step_inverse(
@@ -552,14 +448,93 @@ class GlowSteps(equality.OwnsVariables,
 
     log_det = tf.zeros(tf.shape(flat)[:1], flat.dtype)
     _, x, log_det = self._loop(body, (flat, log_det), reverse=True)
-    return (tf.reshape(x, tf.shape(y)),
-            tf.reshape(log_det, tf.shape(y)[:-3]))
+    return unflatten(x, log_det)
 
   def _check_shape(self, x):
     one_pass.check_channels(self.name, x, self._num_channels, image=True)
 
+  def _parameter_control_dependencies(self, is_init):
+    if not self.validate_args or is_init:
+      return []
+    return self._permutation.assertions({**self._params, **self._constants})
 
-def _moments_init(x):
-  """ActNorm's data-dependent values: `(-mean, -log(std + 1e-6))` per channel."""
-  mean, variance = tf.nn.moments(x, axes=list(range(x.shape.rank - 1)))
-  return -mean, -tf.math.log(tf.sqrt(variance) + 1e-6)
+
+def step_initial_values(num_channels, num_steps, hidden_channels, permutation,
+                        coupling, hidden_actnorm, seed):
+  """The initial parameters of `num_steps` flow steps, stacked along K.
+
+  Returns `(variables, constants)`, dicts of numpy arrays with leading axis
+  `K`: ActNorm's `actnorm_shift` and `actnorm_log_scale` (zero until the
+  data-dependent init), the permutation's (`Permutation.initial_values`)
+  and the coupling network's (`network_initial_values`), drawn in that
+  order from one generator seeded by `seed`. Both model forms build their
+  steps from these, so a fused and a chain model with the same seed start
+  equal.
+  """
+  permutation = permutations.get_permutation(permutation)
+  coupling = couplings.get_coupling(coupling)
+  c, k = int(num_channels), int(num_steps)
+  rng = np.random.default_rng(seed)
+  variables = dict(actnorm_shift=np.zeros((k, c)),
+                   actnorm_log_scale=np.zeros((k, c)))
+  permutation_variables, constants = permutation.initial_values(c, k, rng)
+  variables.update(permutation_variables)
+  variables.update(coupling_network.network_initial_values(
+      c // 2, coupling.network_channels(c - c // 2), hidden_channels,
+      hidden_actnorm, k, rng))
+  return variables, constants
+
+
+def single_step(num_channels, hidden_channels, permutation, coupling,
+                hidden_actnorm, values, initialized=False, compute_dtype=None,
+                dtype=tf.float32, validate_args=False, name='step'):
+  """One flow step as `[ActNorm, Invertible1x1Conv, AffineCoupling]`
+  (forward order), with the parameters `values` (one row of
+  `step_initial_values`, or `GlowSteps.step_values(k)`)."""
+  values = dict(values)
+  names = parameter_names(permutation, hidden_actnorm)
+  actnorm = actnorm_lib.ActNorm(num_channels, dtype=dtype,
+                                validate_args=validate_args,
+                                name=f'{name}_actnorm')
+  actnorm.shift.assign(tf.cast(values.pop('actnorm_shift'), dtype))
+  actnorm.log_scale.assign(tf.cast(values.pop('actnorm_log_scale'), dtype))
+  mix = invertible_1x1_conv.Invertible1x1Conv(
+      num_channels, permutation,
+      initial_values={n: values.pop(n) for n in names['permutation'] +
+                      names['constants']},
+      dtype=dtype, validate_args=validate_args, name=f'{name}_permutation')
+  coupling_bijector = affine_coupling.AffineCoupling(
+      num_channels, hidden_channels, kind=coupling,
+      hidden_actnorm=hidden_actnorm, compute_dtype=compute_dtype,
+      initial_values=values, dtype=dtype, validate_args=validate_args,
+      name=f'{name}_coupling')
+  if initialized:
+    actnorm.initialized.assign(True)
+    coupling_bijector.network.initialized.assign(True)
+  return [actnorm, mix, coupling_bijector]
+
+
+def parameter_names(permutation, hidden_actnorm):
+  """The names of one step's parameters, by piece: `{'actnorm': [...],
+  'permutation': [...], 'constants': [...], 'network': [...]}`."""
+  variables, constants = permutations.get_permutation(
+      permutation).initial_values(2, 1, np.random.default_rng(0))
+  return dict(actnorm=['actnorm_shift', 'actnorm_log_scale'],
+              permutation=sorted(variables), constants=sorted(constants),
+              network=sorted(coupling_network.network_initial_values(
+                  1, 1, 1, hidden_actnorm, 1, np.random.default_rng(0))))
+
+
+def _permutation_part(p):
+  """The permutation's prepared tensors among one step's parameters."""
+  return {n[len(_PERMUTATION):]: t for n, t in p.items()
+          if n.startswith(_PERMUTATION)}
+
+
+def _pixels(x):
+  return tf.cast(tf.reduce_prod(tf.shape(x)[-3:-1]), x.dtype)
+
+
+def _constant(value, dtype):
+  value = np.asarray(value)
+  return tf.constant(value, dtype if value.dtype.kind == 'f' else None)

@@ -4,7 +4,8 @@ import tensorflow as tf
 from tensorflow_probability import bijectors as tfb
 
 __all__ = ['OnePassBijector', 'check_channels', 'deinterleave',
-           'event_shape_of', 'shape_with_last', 'split_channels']
+           'event_shape_of', 'flatten_batch', 'shape_with_last',
+           'split_channels']
 
 
 class OnePassBijector(tfb.Bijector):
@@ -80,6 +81,22 @@ def event_shape_of(x, ndims=3):
   static = x.shape[-ndims:]
   dynamic = tf.shape(x)[-ndims:]
   return [s if s is not None else dynamic[i] for i, s in enumerate(static)]
+
+
+def flatten_batch(x):
+  """`x` `[..., H, W, C]` as `[N, H, W, C]`, and the function that puts an
+  output and its per-image log-det back: `unflatten(y, log_det)` returns
+  `y` `[..., H, W, C']` and `log_det` `[...]`."""
+  if x.shape.rank == 4:
+    return x, lambda y, log_det: (y, log_det)
+  shape = tf.shape(x)
+  flat = tf.reshape(x, tf.concat([[-1], shape[-3:]], axis=0))
+
+  def unflatten(y, log_det):
+    return (tf.reshape(y, tf.concat([shape[:-1], tf.shape(y)[-1:]], axis=0)),
+            tf.reshape(log_det, shape[:-3]))
+
+  return flat, unflatten
 
 
 def split_channels(x, first):

@@ -6,7 +6,7 @@ import tensorflow as tf
 from tensorflow_probability import bijectors as tfb
 
 import bijectors
-from bijectors import affine_coupling
+from bijectors import actnorm
 from bijectors import one_pass
 from bijectors import stacked_rows
 from tests import checks
@@ -258,8 +258,8 @@ def test_trainable_variables_are_visible():
     (lambda: bijectors.Invertible1x1Conv(3).forward(np.zeros([2, 4],
                                                              np.float32)),
      'expected 3 channels'),
-    (lambda: bijectors.Invertible1x1Conv(3, 'qr'), 'parametrization'),
-    (lambda: bijectors.AffineCoupling(4, kind='spline'), 'kind'),
+    (lambda: bijectors.Invertible1x1Conv(3, 'qr'), 'permutation'),
+    (lambda: bijectors.AffineCoupling(4, kind='spline'), 'coupling'),
     (lambda: bijectors.AffineCoupling(1), 'at least 2'),
     (lambda: bijectors.AffineCoupling(4, hidden_channels=4).forward(
         np.zeros([2, 2, 4], np.float32)[..., :3]), 'expected 4 channels'),
@@ -342,23 +342,75 @@ def test_channel_split_helpers_equal_slicing(spec):
   np.testing.assert_array_equal(odd, h[..., 1::2])
 
 
+def _autodiff(forward, x, params, dy, dlog_det):
+  """`(dx, {name: gradient})` of `forward(x, params) -> (y, log_det)`."""
+  with tf.GradientTape() as tape:
+    tape.watch([x] + list(params.values()))
+    y, log_det = forward(x, params)
+  return tape.gradient([y, log_det], [x, params],
+                       output_gradients=[dy, dlog_det + 0. * log_det])
+
+
 @pytest.mark.parametrize('kind', ['affine', 'additive'])
 def test_coupling_backward_equals_autodiff(kind):
+  """The closed-form backward pass that `memory='invertible'` uses."""
+  transform = bijectors.get_coupling(kind)
   rng = np.random.default_rng(1)
   x_b = tf.constant(rng.normal(size=(3, 2, 2, 4)))
-  h = tf.constant(rng.normal(size=(3, 2, 2, 8 if kind == 'affine' else 4)))
+  h = tf.constant(rng.normal(size=(3, 2, 2,
+                                   transform.network_channels(4))))
   dy_b = tf.constant(rng.normal(size=(3, 2, 2, 4)))
   dlog_det = tf.constant(rng.normal(size=(3,)))
-  with tf.GradientTape() as tape:
-    tape.watch([x_b, h])
-    y_b, log_det = affine_coupling.coupling_forward(x_b, h, kind)
-  want_dx, want_dh = tape.gradient([y_b, log_det], [x_b, h],
-                                   output_gradients=[dy_b, dlog_det])
-  got_x, got_dx, got_dh = affine_coupling.coupling_backward(
-      tf.constant(y_b.numpy()), h, dy_b, dlog_det, kind)
+  want_dx, want = _autodiff(lambda x, p: transform.forward(x, p['h']), x_b,
+                            {'h': h}, dy_b, dlog_det)
+  y_b = tf.constant(transform.forward(x_b, h)[0].numpy())
+  got_x, got_dx, got_dh = transform.backward(y_b, h, dy_b, dlog_det)
   np.testing.assert_allclose(got_x, x_b, rtol=1e-12, atol=1e-12)
   np.testing.assert_allclose(got_dx, want_dx, rtol=1e-12, atol=1e-12)
-  np.testing.assert_allclose(got_dh, want_dh, rtol=1e-12, atol=1e-12)
+  np.testing.assert_allclose(got_dh, want['h'], rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize('name', ['lu', 'plain', 'reverse', 'shuffle'])
+def test_permutation_backward_equals_autodiff(name):
+  permutation = bijectors.get_permutation(name)
+  rng = np.random.default_rng(2)
+  variables, constants = permutation.initial_values(4, 1, rng)
+  params = {n: tf.constant(v[0] + 0.1 * rng.normal(size=v[0].shape))
+            for n, v in variables.items()}
+  params.update({n: tf.constant(v[0]) for n, v in constants.items()})
+  prepared = permutation.prepare(params)
+  x = tf.constant(rng.normal(size=(3, 2, 2, 4)))
+  dy = tf.constant(rng.normal(size=(3, 2, 2, 4)))
+  dlog_det = tf.constant(rng.normal(), tf.float64)
+  differentiable = {n: t for n, t in prepared.items()
+                    if n not in permutation.non_differentiable}
+  want_dx, want = _autodiff(
+      lambda x, p: permutation.forward(x, {**prepared, **p}), x,
+      differentiable, dy, dlog_det)
+  y = tf.constant(permutation.forward(x, prepared)[0].numpy())
+  got_x, got_dx, got = permutation.backward(y, dy, dlog_det, prepared)
+  np.testing.assert_allclose(got_x, x, rtol=1e-10, atol=1e-10)
+  np.testing.assert_allclose(got_dx, want_dx, rtol=1e-10, atol=1e-12)
+  for n, g in want.items():
+    np.testing.assert_allclose(got[n], g, rtol=1e-10, atol=1e-12)
+
+
+def test_actnorm_backward_equals_autodiff():
+  rng = np.random.default_rng(3)
+  x, dy = (tf.constant(rng.normal(size=(3, 2, 2, 4))) for _ in range(2))
+  params = dict(shift=tf.constant(rng.normal(size=4)),
+                log_scale=tf.constant(rng.normal(size=4)))
+  dlog_det = tf.constant(rng.normal(), tf.float64)
+  forward = lambda x, p: actnorm.actnorm_forward(x, p['shift'],
+                                                 p['log_scale'])
+  want_dx, want = _autodiff(forward, x, params, dy, dlog_det)
+  y = tf.constant(forward(x, params)[0].numpy())
+  got_x, got_dx, dshift, dlog_scale = actnorm.actnorm_backward(
+      y, dy, dlog_det, params['shift'], params['log_scale'])
+  np.testing.assert_allclose(got_x, x, rtol=1e-12, atol=1e-12)
+  np.testing.assert_allclose(got_dx, want_dx, rtol=1e-12)
+  np.testing.assert_allclose(dshift, want['shift'], rtol=1e-12)
+  np.testing.assert_allclose(dlog_scale, want['log_scale'], rtol=1e-12)
 
 
 @pytest.mark.parametrize('mode', ['eager', 'graph', 'xla'])

@@ -22,45 +22,12 @@ def _steps(permutation, coupling, hidden_actnorm, memory='invertible',
   return steps
 
 
-def _as_chain(steps, permutation, coupling, hidden_actnorm):
-  """The same K steps built from ActNorm, Invertible1x1Conv, AffineCoupling."""
-  v = {n: t.numpy() for n, t in steps.stacked_variables.items()}
-  constants = {n: t.numpy() for n, t in steps._constants().items()}  # pylint: disable=protected-access
+def _as_chain(steps):
+  """The same K steps as the chain of single bijectors holding their
+  weights, `ActNorm`, `Invertible1x1Conv`, `AffineCoupling`."""
   forward_order = []
   for k in range(steps.num_steps):
-    actnorm = bijectors.ActNorm(4, dtype=tf.float64)
-    actnorm.shift.assign(v['actnorm_shift'][k])
-    actnorm.log_scale.assign(v['actnorm_log_scale'][k])
-    actnorm.initialized.assign(True)
-    if permutation == 'lu':
-      mix = bijectors.Invertible1x1Conv(4, 'lu', dtype=tf.float64)
-      mix._permutation = tf.constant(constants['lu_permutation'][k])  # pylint: disable=protected-access
-      mix._sign_s = tf.constant(constants['lu_sign_s'][k])  # pylint: disable=protected-access
-      for name in ('lower', 'upper', 'log_s'):
-        getattr(mix, name).assign(v[name][k])
-    elif permutation == 'plain':
-      mix = bijectors.Invertible1x1Conv(4, 'plain', dtype=tf.float64)
-      mix.weight.assign(v['weight'][k])
-    else:
-      mix = tfb.Permute(constants['order'][k], axis=-1)
-    coupling_bijector = bijectors.AffineCoupling(
-        4, hidden_channels=8, kind=coupling, hidden_actnorm=hidden_actnorm,
-        dtype=tf.float64)
-    net = coupling_bijector.network
-    net.conv_in.kernel.assign(v['kernel_in'][k])
-    net.conv_hidden.kernel.assign(v['kernel_hidden'][k])
-    net.conv_out.kernel.assign(v['kernel_out'][k])
-    net.conv_out.bias.assign(v['bias_out'][k])
-    net.conv_out.logs.assign(v['logs_out'][k])
-    for layer, an, conv in (('in', net.actnorm_in, net.conv_in),
-                            ('hidden', net.actnorm_hidden, net.conv_hidden)):
-      if hidden_actnorm:
-        an.shift.assign(v[f'shift_{layer}'][k])
-        an.log_scale.assign(v[f'log_scale_{layer}'][k])
-        an.initialized.assign(True)
-      else:
-        conv.bias.assign(v[f'bias_{layer}'][k])
-    forward_order += [actnorm, mix, coupling_bijector]
+    forward_order += steps.step_bijectors(k)
   return tfb.Chain(forward_order[::-1])
 
 
@@ -68,7 +35,7 @@ def _as_chain(steps, permutation, coupling, hidden_actnorm):
 def test_equals_the_chain_of_single_bijectors(permutation, coupling,
                                               hidden_actnorm):
   steps = _steps(permutation, coupling, hidden_actnorm)
-  chain = _as_chain(steps, permutation, coupling, hidden_actnorm)
+  chain = _as_chain(steps)
   x = np.random.default_rng(0).normal(size=(3, 2, 2, 4))
   np.testing.assert_allclose(steps.forward(x), chain.forward(x), rtol=1e-10,
                              atol=1e-12)

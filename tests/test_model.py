@@ -103,9 +103,10 @@ def test_encode_decode_round_trip_and_per_level_latents(tiny_glow64):
     tfp_glow.decode(tiny_glow64, [levels[0]])
 
 
-def test_data_dependent_init_normalizes_every_actnorm(monkeypatch):
+@pytest.mark.parametrize('fused', [True, False])
+def test_data_dependent_init_normalizes_every_actnorm(monkeypatch, fused):
   dist = tfp_glow.glow((8, 8, 3), num_levels=2, num_steps=2,
-                       hidden_channels=16, seed=5)
+                       hidden_channels=16, seed=5, fused=fused)
   images = np.random.default_rng(4).beta(2., 5., (64, 8, 8, 3)).astype(
       np.float32)
   tfp_glow.initialize(dist, images)
@@ -117,15 +118,16 @@ def test_data_dependent_init_normalizes_every_actnorm(monkeypatch):
 
   # Record every ActNorm output: the step's, and the two hidden layers'
   # (openai/glow's actnorm before each ReLU).
-  original_mix = bijectors.GlowSteps._mix
+  original_actnorm = bijectors.actnorm.actnorm_forward
   original_relu = tf.nn.relu
 
-  def mix(self, x, p, inverse=False):
-    if not inverse:
-      recording(x)
-    return original_mix(self, x, p, inverse=inverse)
+  def actnorm_forward(x, shift, log_scale):
+    y, log_det = original_actnorm(x, shift, log_scale)
+    if np.any(log_scale.numpy() != 0):  # Not the top prior (no data init).
+      recording(y)
+    return y, log_det
 
-  monkeypatch.setattr(bijectors.GlowSteps, '_mix', mix)
+  monkeypatch.setattr(bijectors.actnorm, 'actnorm_forward', actnorm_forward)
   monkeypatch.setattr(tf.nn, 'relu', lambda h: original_relu(recording(h)))
   dist.log_prob(images)
   # 2 levels x 2 steps x (1 step ActNorm + 2 in the coupling network).

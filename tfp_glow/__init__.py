@@ -6,6 +6,8 @@ from tfp_glow.codec import encode
 from tfp_glow.codec import sample
 from tfp_glow.dequantization import bits_per_dim
 from tfp_glow.dequantization import dequantize
+from tfp_glow.forms import convert
+from tfp_glow.forms import restore
 from tfp_glow.model import GlowDistribution
 from tfp_glow.model import glow
 from tfp_glow.model import initialize
@@ -13,11 +15,13 @@ from tfp_glow.model import initialize
 __all__ = [
     'GlowDistribution',
     'classifier',
+    'convert',
     'bits_per_dim',
     'decode',
     'dequantize',
     'encode',
     'glow',
     'initialize',
+    'restore',
     'sample',
 ]

@@ -8,7 +8,9 @@ Multi-scale architecture ([1] Figure 2), read in the data-to-latent direction
       v
     level 1:  Squeeze ->  K x [ActNorm -> Invertible1x1Conv -> AffineCoupling]
               -> LearnedPriorSplit -> FactorOut: half the channels -> eps_1
-              (the K steps run as one `GlowSteps` loop over stacked weights)
+              (`fused=True`: the K steps run as one `GlowSteps` loop over
+              stacked weights; `fused=False`: they are the chain of the
+              3 K single bijectors; the same functions compute both)
       v
     level 2:  Squeeze -> K steps -> LearnedPriorSplit -> FactorOut -> eps_2
       v   ...
@@ -43,10 +45,7 @@ from tfp_glow import classifier as classifier_lib
 tfb = tfp.bijectors
 tfd = tfp.distributions
 
-__all__ = ['GlowDistribution', 'glow', 'initialize']
-
-COUPLINGS = ('affine', 'additive')
-PERMUTATIONS = bijectors.glow_steps.PERMUTATIONS
+__all__ = ['GlowDistribution', 'glow', 'initialize', 'step_blocks']
 
 
 class GlowDistribution(tfd.TransformedDistribution):
@@ -188,9 +187,10 @@ def glow(image_shape,
          learn_top_prior=True,
          num_classes=None,
          hidden_actnorm=True,
-         memory='invertible',
+         memory=None,
          compute_dtype=None,
          unroll_steps=False,
+         fused=True,
          seed=0,
          dtype=tf.float32,
          validate_args=False,
@@ -204,9 +204,11 @@ def glow(image_shape,
       CelebA-HQ in the paper).
     num_steps: `K`, flow steps per level (32 in the paper).
     hidden_channels: width of the coupling networks (512 in the paper).
-    coupling: `'affine'` or `'additive'`.
-    permutation: `'lu'` or `'plain'` invertible 1x1 convolution, or the
-      paper's ablations `'reverse'` and `'shuffle'` (fixed permutations).
+    coupling: the coupling's map, by name: `'affine'` or `'additive'`, or one
+      registered with `bijectors.register_coupling`.
+    permutation: `'lu'` or `'plain'` invertible 1x1 convolution, the
+      paper's ablations `'reverse'` and `'shuffle'` (fixed permutations), or
+      one registered with `bijectors.register_permutation`.
     learn_top_prior: learn a per-channel mean and scale for the last level's
       prior (openai/glow `--learntop`); else N(0, I).
     num_classes: `None`, or the number of classes of a class-conditional
@@ -217,9 +219,11 @@ def glow(image_shape,
       `tfp_glow.sample(..., labels=...)` and `encode`/`decode`.
     hidden_actnorm: ActNorm in the coupling networks' hidden layers
       (openai/glow's default).
-    memory: `'invertible'`: gradients recompute each step's input from its
-      output (memory constant in `num_steps`, [1] Section 1); `'store'`:
-      autodiff stores the activations (faster, memory linear in depth).
+    memory: `'invertible'` (the default with `fused=True`): gradients
+      recompute each step's input from its output (memory constant in
+      `num_steps`, [1] Section 1); `'store'` (the only choice with
+      `fused=False`): autodiff stores the activations (faster, memory linear
+      in depth).
     compute_dtype: dtype of the coupling networks' convolutions, e.g.
       `tf.bfloat16` (CPU/TPU) or `tf.float16` (GPU); log-dets, the priors and
       the density stay in `dtype`. `None`: `dtype`.
@@ -227,6 +231,11 @@ def glow(image_shape,
       of a `tf.while_loop`: tracing grows with K, but XLA on CPU trains much
       faster (it runs convolution gradients inside while loops slowly). For
       `jit_compile=True` on CPU.
+    fused: `True`: each level's K steps are one `GlowSteps` loop (fast,
+      `memory='invertible'` available); `False`: they are the literal chain
+      of `K x [ActNorm, Invertible1x1Conv, AffineCoupling]`. Both compute the
+      same functions, start from the same weights for the same `seed`, and
+      convert into each other (`tfp_glow.convert`, `tfp_glow.restore`).
     seed: Python `int`, seed of the random initial weights.
     dtype: `tf.float32` or `tf.float64`.
     validate_args: Python `bool`, run-time checks in every bijector.
@@ -255,15 +264,20 @@ def glow(image_shape,
         f'image height and width must be divisible by 2**num_levels = '
         f'{factor}, got image_shape {image_shape} with num_levels '
         f'{num_levels}.')
-  if coupling not in COUPLINGS:
-    raise ValueError(f'`coupling` must be one of {COUPLINGS}, got '
-                     f'{coupling!r}.')
-  if permutation not in PERMUTATIONS:
-    raise ValueError(f'`permutation` must be one of {PERMUTATIONS}, got '
-                     f'{permutation!r}.')
+  bijectors.get_coupling(coupling)  # ValueError naming the choices.
+  bijectors.get_permutation(permutation)
+  if memory is None:
+    memory = 'invertible' if fused else 'store'
+    config['memory'] = memory
   if memory not in bijectors.glow_steps.MEMORY:
     raise ValueError(f'`memory` must be one of {bijectors.glow_steps.MEMORY}, '
                      f'got {memory!r}.')
+  if not fused and memory != 'store':
+    raise ValueError(f"`memory={memory!r}` needs `fused=True`: the chain of "
+                     "single bijectors stores its activations ('store').")
+  if int(hidden_channels) < 1:
+    raise ValueError(f'`hidden_channels` must be positive, got '
+                     f'{hidden_channels}.')
   if not tf.as_dtype(dtype).is_floating:
     raise TypeError(f'`dtype` must be floating, got {dtype}.')
 
@@ -275,7 +289,7 @@ def glow(image_shape,
                  learn_top_prior=learn_top_prior, num_classes=num_classes,
                  hidden_actnorm=hidden_actnorm, memory=memory,
                  compute_dtype=compute_dtype, unroll=unroll_steps,
-                 dtype=dtype,
+                 fused=bool(fused), dtype=dtype,
                  validate_args=validate_args)
   with tf.name_scope(name):
     levels = _level(image_shape, 0, int(num_levels), int(num_steps),
@@ -294,6 +308,58 @@ def glow(image_shape,
                           validate_args=validate_args, name=name)
 
 
+def _steps(num_channels, num_steps, seed, fused, dtype, validate_args,
+           **step_options):
+  """A level's K flow steps: one `GlowSteps`, or the chain of the single
+  bijectors built from the same initial values."""
+  if fused:
+    return bijectors.GlowSteps(num_channels, num_steps, seed=seed,
+                               dtype=dtype, validate_args=validate_args,
+                               name='steps', **step_options)
+  options = {n: step_options[n] for n in ('hidden_channels', 'permutation',
+                                          'coupling', 'hidden_actnorm')}
+  variables, constants = bijectors.glow_steps.step_initial_values(
+      num_channels, num_steps, seed=seed, **options)
+  forward_order = []
+  for k in range(num_steps):
+    values = {n: v[k] for n, v in {**variables, **constants}.items()}
+    forward_order += bijectors.glow_steps.single_step(
+        num_channels, values=values,
+        compute_dtype=step_options['compute_dtype'], dtype=dtype,
+        validate_args=validate_args, name=f'step_{k}', **options)
+  return bijectors.ConditionalChain(forward_order[::-1],
+                                    validate_args=validate_args, name='steps')
+
+
+def step_blocks(dist):
+  """The levels' flow steps of a Glow, in order: a `GlowSteps` per level
+  (`fused=True`), or a list per level of `K` steps `[ActNorm,
+  Invertible1x1Conv, AffineCoupling]` (`fused=False`)."""
+  blocks = []
+  for bijector in _forward_order(dist.encoder):
+    if isinstance(bijector, bijectors.GlowSteps):
+      blocks.append(bijector)
+    elif isinstance(bijector, bijectors.ConditionalChain) and (
+        bijector.name == 'steps'):
+      order = bijector.bijectors[::-1]
+      blocks.append([order[i:i + 3] for i in range(0, len(order), 3)])
+  return blocks
+
+
+def _forward_order(bijector):
+  """Every bijector in the encoder, leaves and `steps` chains, in the
+  order the data goes through them."""
+  if isinstance(bijector, bijectors.ConditionalChain) and (
+      bijector.name != 'steps'):
+    for member in bijector.bijectors[::-1]:
+      yield from _forward_order(member)
+  elif isinstance(bijector, bijectors.FactorOut):
+    yield bijector
+    yield from _forward_order(bijector.inner)
+  else:
+    yield bijector
+
+
 def _level(image_shape, level, num_levels, num_steps, seed, learn_top_prior,
            num_classes, dtype, validate_args, **step_options):
   """The encoder from level `level` on: `[H, W, C]` images -> flat latents."""
@@ -302,9 +368,8 @@ def _level(image_shape, level, num_levels, num_steps, seed, learn_top_prior,
   with tf.name_scope(f'level_{level}'):
     forward_order = [
         bijectors.Squeeze(validate_args=validate_args),
-        bijectors.GlowSteps(
-            c, num_steps, seed=seed + level, dtype=dtype,
-            validate_args=validate_args, name='steps', **step_options)]
+        _steps(c, num_steps, seed + level, dtype=dtype,
+               validate_args=validate_args, **step_options)]
     if level < num_levels - 1:
       split = bijectors.LearnedPriorSplit(
           c, dtype=dtype, validate_args=validate_args, name='split_prior')
