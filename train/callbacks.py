@@ -125,8 +125,10 @@ def catch_signals():
 class Scalars(keras.callbacks.Callback):
   """TensorBoard scalars every epoch (`--log_every` steps) and metrics.jsonl.
 
-  Train: `bpd`, `grad_norm`, `learning_rate`, `images_per_second`,
-  `skipped_steps`; test (from `fit`'s validation): `bpd`. Each record also
+  Train: `bpd`, `grad_norm` (means over the applied steps: null when every
+  step of the epoch was skipped), `learning_rate`, `images_per_second`,
+  `skipped_steps` (the run's total); test (from `fit`'s validation): `bpd`.
+  Each record also
   goes to `<workdir>/metrics.jsonl` with the wall time since the run began.
   """
 
@@ -144,6 +146,7 @@ class Scalars(keras.callbacks.Callback):
 
   def on_train_begin(self, logs=None):
     self.global_step = int(self.model.step.numpy())
+    self.skipped = int(self.model.skipped.numpy())
 
   def on_epoch_begin(self, epoch, logs=None):
     self.epoch_start = time.time()
@@ -156,9 +159,15 @@ class Scalars(keras.callbacks.Callback):
     logs = {k: float(np.asarray(v)) for k, v in (logs or {}).items()}
     steps = self.global_step - self.epoch_start_step
     seconds = max(time.time() - self.epoch_start, 1e-9)
+    skipped, self.skipped = self.skipped, int(logs.get('skipped',
+                                                       self.skipped))
+    # The means are over applied steps; with none, there is no value (the
+    # metrics' empty mean would read 0.0): null in metrics.jsonl.
+    applied = steps - (self.skipped - skipped)
     record = dict(step=self.global_step,
                   wall_s=round(time.time() - self.start_time, 3),
-                  train_bpd=logs.get('bpd'), grad_norm=logs.get('grad_norm'),
+                  train_bpd=logs.get('bpd') if applied else None,
+                  grad_norm=logs.get('grad_norm') if applied else None,
                   learning_rate=logs.get('lr'),
                   skipped_steps=logs.get('skipped'),
                   images_per_second=steps * self.batch_size / seconds)

@@ -16,20 +16,22 @@ import tensorflow as tf
 
 from tfp_glow import embedded_data
 from tfp_glow import tfds_features
+from train import bad_images as bad_images_lib
 from train import flags as flags_lib
+from train import offline_check
 
 __all__ = ['Data', 'DatasetError', 'check_labels', 'embedded_mnist',
-           'image_folder_dataset', 'image_spec', 'label_classes', 'load',
+           'image_files', 'image_folder_dataset', 'image_spec', 'label_classes', 'load',
            'map_images', 'pipeline', 'tfds_dataset']
 
 AUTOTUNE = tf.data.AUTOTUNE
 IMAGE_EXTENSIONS = ('.png', '.jpg', '.jpeg', '.bmp', '.gif')
 
 # `num_classes`: the number of label classes of a labelled (conditional) run,
-# else None.
+# else None. `bad_images`: the unreadable files left out (--bad_images=skip).
 Data = collections.namedtuple(
-    'Data', ['train', 'test', 'image_shape', 'name', 'num_classes'],
-    defaults=[None])
+    'Data', ['train', 'test', 'image_shape', 'name', 'num_classes',
+             'bad_images'], defaults=[None, ()])
 
 
 class DatasetError(RuntimeError):
@@ -54,13 +56,15 @@ def load(config):
       raise DatasetError(f'--dataset={flags_lib.IMAGE_FOLDER} has no labels; '
                          '--conditional needs a labelled tfds dataset or '
                          f'{flags_lib.EMBEDDED}.')
+    bad = _bad_images(config)
     kwargs = dict(channels=config.channels or 3,
-                  test_fraction=config.test_fraction, seed=config.seed)
+                  test_fraction=config.test_fraction, seed=config.seed,
+                  exclude=bad)
     train = image_folder_dataset(config.data_dir, size, split='train',
                                  **kwargs)
     test = image_folder_dataset(config.data_dir, size, split='test', **kwargs)
     return Data(train, _limit(test, config), train.element_spec.shape,
-                config.dataset)
+                config.dataset, bad_images=bad)
   else:
     train, test, num_classes = tfds_dataset(config)
   num_classes = _check_num_classes(config, num_classes)
@@ -141,12 +145,18 @@ def tfds_dataset(config):
   instructions = (getattr(builder, 'MANUAL_DOWNLOAD_INSTRUCTIONS', None) or
                   '').strip()
   if not builder.is_prepared():
-    if not config.download:
+    # (tfds.testing.mock_data replaces the download: nothing to reach.)
+    mocked = type(builder).download_and_prepare.__module__.startswith(
+        'tensorflow_datasets.testing')
+    offline = (config.download and not mocked and
+               offline_check.offline_reason())
+    if not config.download or offline:
       raise DatasetError(
           f'tfds dataset {name!r} is not prepared in {where} and '
-          '--download=false. Prepare it on a machine with internet access '
-          f'(`tfds build {name} --data_dir=<dir>`) and pass --data_dir=<dir>, '
-          'or allow --download.')
+          + (f'{offline}.' if offline else '--download=false.') +
+          ' Prepare it on a machine with internet access '
+          f'(`tfds build {name} --data_dir=<dir>`) and pass --data_dir=<dir>'
+          + ('.' if offline else ', or allow --download.'))
     download_config = tfds.download.DownloadConfig(manual_dir=manual_dir)
     try:
       builder.download_and_prepare(download_config=download_config)
@@ -217,8 +227,22 @@ def label_classes(features, label_key):
       'scalar ClassLabel, bool or integer feature.')
 
 
+def image_files(path):
+  """The image files in folder `path` and its subfolders, sorted."""
+  if not tf.io.gfile.isdir(path):
+    raise DatasetError(f'image folder {path!r} does not exist.')
+  files = sorted(
+      os.path.join(root, name)
+      for root, _, names in tf.io.gfile.walk(path) for name in names
+      if name.lower().endswith(IMAGE_EXTENSIONS))
+  if not files:
+    raise DatasetError(f'image folder {path!r} has no images '
+                       f'({", ".join(IMAGE_EXTENSIONS)}).')
+  return files
+
+
 def image_folder_dataset(path, crop_size, channels=3, split=None,
-                         test_fraction=0.1, seed=0, flip=False):
+                         test_fraction=0.1, seed=0, flip=False, exclude=()):
   """Random `crop_size` square crops of the images in a folder (recursive).
 
   Args:
@@ -232,20 +256,17 @@ def image_folder_dataset(path, crop_size, channels=3, split=None,
     test_fraction: share of files in the test split.
     seed: seed of the crops.
     flip: random left-right flips.
+    exclude: files to leave out (e.g. unreadable ones, see `bad_images`);
+      the split of the others does not change.
 
   Returns:
     An unbatched `tf.data.Dataset` of uint8 `[crop_size, crop_size,
     channels]` crops, one per image per pass (repeat it for more).
   """
-  if not tf.io.gfile.isdir(path):
-    raise DatasetError(f'image folder {path!r} does not exist.')
-  files = sorted(
-      os.path.join(root, name)
-      for root, _, names in tf.io.gfile.walk(path) for name in names
-      if name.lower().endswith(IMAGE_EXTENSIONS))
+  exclude = set(exclude)
+  files = [f for f in image_files(path) if f not in exclude]
   if not files:
-    raise DatasetError(f'image folder {path!r} has no images '
-                       f'({", ".join(IMAGE_EXTENSIONS)}).')
+    raise DatasetError(f'image folder {path!r} has no readable images.')
   if split is not None and len(files) > 1:
     is_test = [zlib.crc32(os.path.relpath(f, path).encode()) % 10000 <
                test_fraction * 10000 for f in files]
@@ -310,6 +331,20 @@ def check_labels(dataset, num_classes):
       return image, tf.identity(labels)
 
   return dataset.map(check)
+
+
+def _bad_images(config):
+  """The unreadable files of the image folder, per --bad_images."""
+  bad = bad_images_lib.find(image_files(config.data_dir),
+                            config.channels or 3)
+  if bad and config.bad_images == 'stop':
+    raise DatasetError(f'{bad_images_lib.describe(bad)}. Remove or replace '
+                       'them, or pass --bad_images=skip to train without '
+                       'them.')
+  for path, reason in bad:
+    print(f'Skipping unreadable image {path} ({reason}); --bad_images=skip.',
+          flush=True)
+  return tuple(path for path, _ in bad)
 
 
 def _check_num_classes(config, found):

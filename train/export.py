@@ -15,6 +15,7 @@ import tempfile
 import tensorflow as tf
 
 import tfp_glow
+from tfp_glow import console
 from tfp_glow import export as tfp_glow_export
 
 __all__ = ['export']
@@ -107,22 +108,23 @@ def export_workdir(workdir, export_dir=None):
 
 def main(argv=None):
   """`python -m train.export --workdir=W [--export_dir=D]`."""
-  import argparse  # pylint: disable=g-import-not-at-top
-  parser = argparse.ArgumentParser(
+  parser = console.ArgumentParser(
       prog='python -m train.export',
       description='Export the newest checkpoint of a training workdir as a '
       'versioned SavedModel (<export_dir>/<step>/).')
   parser.add_argument('--workdir', required=True)
   parser.add_argument('--export_dir', default=None,
                       help='default: <workdir>/export')
+  parser.add_argument(console.DEBUG_FLAG, action='store_true',
+                      help=console.DEBUG_HELP)
   args = parser.parse_args(argv)
-  try:
+
+  def run():
     path = export_workdir(args.workdir, args.export_dir)
-  except (FileNotFoundError, FileExistsError) as e:
-    print(f'error: {e}', flush=True)
-    return 2
-  print(f'Exported {path}', flush=True)
-  return 0
+    print(f'Exported {path}', flush=True)
+
+  return console.run(run, args.debug,
+                     statuses={FileNotFoundError: 2, FileExistsError: 2})
 
 
 if __name__ == '__main__':

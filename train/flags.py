@@ -21,6 +21,7 @@ OPTIMIZERS = ('adam', 'adamax')
 FLOWS = ('tfp_glow', 'tfb_glow')
 CROPS = ('none', 'center', 'random')
 NAN_POLICIES = ('skip', 'stop')
+BAD_IMAGE_POLICIES = ('stop', 'skip')
 EMBEDDED = 'embedded_mnist'
 IMAGE_FOLDER = 'image_folder'
 # --precision -> the coupling networks' compute dtype.
@@ -45,6 +46,7 @@ class Config:
   flip: bool = False
   test_fraction: float = 0.1
   max_test_examples: int = 0
+  bad_images: str = 'stop'
   shuffle_buffer: int = 10000
   n_bits: int = 8
   conditional: bool = False
@@ -75,6 +77,7 @@ class Config:
   optimizer: str = 'adamax'
   clip_grad_norm: float = 0.
   nan_policy: str = 'skip'
+  max_skipped_fraction: float = 0.1
   # Execution.
   strategy: str = 'auto'
   tpu: str = ''
@@ -117,6 +120,10 @@ _HELP = dict(
     flip='Random left-right flips of training images.',
     test_fraction='Share held out as the test set for datasets without one.',
     max_test_examples='Evaluate on at most this many test images; 0 = all.',
+    bad_images=f'{IMAGE_FOLDER}: every file is decoded before training; '
+    'stop: an unreadable one stops the run at once, naming it; skip: '
+    'unreadable files are left out, named and counted (logs and '
+    'results.json).',
     shuffle_buffer='tf.data shuffle buffer size.',
     n_bits='Bits per pixel kept (openai/glow --n_bits_x), 1..8.',
     conditional='Class-conditional Glow (openai/glow --ycond): the top prior '
@@ -164,6 +171,9 @@ _HELP = dict(
     nan_policy='skip: a step with a NaN/Inf loss or gradient is not '
     'applied, and counted; stop: stop the run, keeping the last good '
     'checkpoint.',
+    max_skipped_fraction='A run that skipped more than this share of its '
+    'steps (or whose final test bits/dim is not finite) diverged: it exports '
+    'nothing and exits 1.',
     strategy='auto (mirrored over local GPUs if any; multi_worker if '
     'TF_CONFIG names several workers), default, mirrored, multi_worker, tpu.',
     tpu='TPU address or name for --strategy=tpu ("" = local/auto).',
@@ -181,6 +191,7 @@ _HELP = dict(
 
 _ENUMS = dict(strategy=STRATEGIES, optimizer=OPTIMIZERS, flow=FLOWS,
               crop=CROPS, nan_policy=NAN_POLICIES,
+              bad_images=BAD_IMAGE_POLICIES,
               coupling=bijectors.coupling_names,
               permutation=bijectors.permutation_names,
               memory=bijectors.glow_steps.MEMORY,
@@ -257,6 +268,9 @@ def validate(config):
   if config.learning_rate <= 0 or config.warmup_steps < 0:
     fail(f'--learning_rate must be positive and --warmup_steps >= 0, got '
          f'{config.learning_rate} and {config.warmup_steps}.')
+  if not 0 <= config.max_skipped_fraction <= 1:
+    fail(f'--max_skipped_fraction must be in [0, 1], got '
+         f'{config.max_skipped_fraction}.')
   if config.clip_grad_norm < 0:
     fail(f'--clip_grad_norm must be >= 0, got {config.clip_grad_norm}.')
   if config.channels not in (0, 1, 3):

@@ -11,6 +11,7 @@
     end       final checkpoint, test bits/dim, sample grid, SavedModel
 """
 
+import contextlib
 import json
 import math
 import os
@@ -27,13 +28,15 @@ from train import export as export_lib
 from train import flags as flags_lib
 from train import model as model_lib
 from train import optim
+from train import resume_check
+from train import run_verdict
+from train import stale_temporaries
 from train import strategy as strategy_lib
+from train import workdir_lock
 
 __all__ = ['build_flow', 'run', 'IMAGE_SHAPE_FILE']
 
-# Beside config.json in the workdir: the shape the model was built for, which
-# the data decides (`python -m train.export` rebuilds the model from both).
-IMAGE_SHAPE_FILE = 'image_shape.json'
+IMAGE_SHAPE_FILE = resume_check.IMAGE_SHAPE_FILE
 
 
 def build_flow(config, image_shape):
@@ -65,15 +68,29 @@ def run(config, dataset=None, strategy=None):
 
   Returns:
     A dict: `step`, `test_bpd` (None if interrupted or stopped), `interrupted`
-    (the signal number or None), `nan_stopped`, `checkpoint`, `export`,
-    `skipped_steps`, `resumed_from`, `samples` (a PNG path) and, after a
-    completed run, `dist`, the trained distribution.
+    (the signal number or None), `nan_stopped`, `diverged` (why the run is
+    not a result, see `train.run_verdict`, or None), `checkpoint`, `export`,
+    `skipped_steps`, `bad_images` (files left out), `resumed_from`,
+    `samples` (a PNG path) and, after a completed run, `dist`, the trained
+    distribution.
+
+  Raises:
+    ValueError: bad flags; `train.workdir_lock.WorkdirLocked` (another run
+      holds the workdir) and `train.resume_check.ResumeMismatch` (the flags
+      do not match the saved run) among them: the workdir is left unchanged.
   """
   start = time.time()
   config = flags_lib.validate(config)
   strategy = strategy or strategy_lib.make_strategy(config.strategy,
                                                     config.tpu)
   chief = strategy_lib.is_chief(strategy)
+  with (workdir_lock.WorkdirLock(config.workdir) if chief else
+        contextlib.nullcontext()):
+    return _run_holding_workdir(config, dataset, strategy, chief, start)
+
+
+def _run_holding_workdir(config, dataset, strategy, chief, start):
+  """`run`, once this process may write the workdir."""
   worker = strategy_lib.worker_index(strategy)
   replicas = strategy.num_replicas_in_sync
   if config.batch_size % replicas:
@@ -86,6 +103,7 @@ def run(config, dataset=None, strategy=None):
   if image_shape[:2] != (config.image_size, config.image_size):
     raise ValueError(f'the dataset gives images of shape {image_shape}, not '
                      f'--image_size={config.image_size}.')
+  resume_check.check(config, image_shape)
   train_batches = data_lib.pipeline(
       data.train, config.batch_size, train=True, flip=config.flip,
       seed=config.seed, shuffle_buffer=config.shuffle_buffer)
@@ -97,10 +115,8 @@ def run(config, dataset=None, strategy=None):
       drop_remainder=config.flow == 'tfb_glow')
   tf.io.gfile.makedirs(config.workdir)
   if chief:
-    with open(os.path.join(config.workdir, 'config.json'), 'w') as f:
-      json.dump(vars(config), f, indent=2, sort_keys=True)
-    with open(os.path.join(config.workdir, IMAGE_SHAPE_FILE), 'w') as f:
-      json.dump({'image_shape': list(image_shape)}, f)
+    for path in stale_temporaries.remove(config.workdir):
+      print(f'Removed {path}, left by a run that was killed.', flush=True)
 
   with strategy.scope():
     dist = build_flow(config, image_shape)
@@ -133,6 +149,12 @@ def run(config, dataset=None, strategy=None):
       else:
         tfp_glow.initialize(dist, images, labels)
   step = int(trainer.step.numpy())
+  if chief and step < config.train_steps:  # Training starts: record the run.
+    with open(os.path.join(config.workdir, resume_check.CONFIG_FILE),
+              'w') as f:
+      json.dump(vars(config), f, indent=2, sort_keys=True)
+    with open(os.path.join(config.workdir, IMAGE_SHAPE_FILE), 'w') as f:
+      json.dump({'image_shape': list(image_shape)}, f)
 
   scalars = callbacks_lib.Scalars(config.workdir, config.batch_size, start,
                                   chief=chief)
@@ -163,13 +185,15 @@ def run(config, dataset=None, strategy=None):
   step = int(trainer.step.numpy())
   skipped = int(trainer.skipped.numpy())
   result = dict(step=step, test_bpd=None, interrupted=interrupted,
-                nan_stopped=nan_stopped, checkpoint=checkpointer.latest,
-                export=None, skipped_steps=skipped,
+                nan_stopped=nan_stopped, diverged=None,
+                checkpoint=checkpointer.latest, export=None,
+                skipped_steps=skipped, bad_images=list(data.bad_images),
                 resumed_from=resumed_from)
   if nan_stopped:
     print(f'Stopped at step {step}: non-finite loss or gradient '
-          '(--nan_policy=stop). The update was not applied and no checkpoint '
-          f'was written; the latest is {checkpointer.latest}.', flush=True)
+          '(--nan_policy=stop); that update was not applied. The latest '
+          f'checkpoint is {checkpointer.latest or "none (none was written)"}.',
+          flush=True)
     return result
   if checkpointer.latest is None or not checkpointer.latest.endswith(
       f'-{step}'):
@@ -185,6 +209,12 @@ def run(config, dataset=None, strategy=None):
   scalars.write(dict(step=step, wall_s=round(time.time() - start, 3),
                      test_bpd=result['test_bpd'], final=True))
   print(f'Step {step}: test bits/dim {result["test_bpd"]:.4f}', flush=True)
+  result['diverged'] = run_verdict.divergence(
+      result['test_bpd'], skipped, step, config.max_skipped_fraction)
+  if result['diverged']:
+    if chief:
+      _write_results(config.workdir, result)
+    return result
   if chief:
     result['samples'] = callbacks_lib.save_grid(
         dist, config.workdir, step, config.num_samples, config.seed)
@@ -197,10 +227,14 @@ def run(config, dataset=None, strategy=None):
     if result['export']:
       print(f'Exported {result["export"]}', flush=True)
   if chief:
-    with open(os.path.join(config.workdir, 'results.json'), 'w') as f:
-      json.dump(result, f, indent=2)
+    _write_results(config.workdir, result)
   result['dist'] = dist
   return result
+
+
+def _write_results(workdir, result):
+  with open(os.path.join(workdir, 'results.json'), 'w') as f:
+    json.dump(result, f, indent=2)
 
 
 def _data(config, dataset):

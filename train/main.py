@@ -10,25 +10,29 @@ from absl import flags
 from absl import logging
 
 import train
-from train import data as data_lib
+from tfp_glow import console
 from train import flags as flags_lib
 
 flags_lib.define(flags.FLAGS)
+flags.DEFINE_bool('debug', False, console.DEBUG_HELP)
 
 
 def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f'unexpected arguments: {argv[1:]}')
   logging.set_verbosity(logging.WARNING)
-  try:
-    config = flags_lib.from_flag_values(flags.FLAGS)
-    result = train.run(config)
-  except (ValueError, data_lib.DatasetError) as e:
-    sys.exit(f'error: {e}')
+  sys.exit(console.run(_train, debug=flags.FLAGS.debug))
+
+
+def _train():
+  """The exit status: 0, 1 (stopped on NaN, diverged), 128 + a signal."""
+  result = train.run(flags_lib.from_flag_values(flags.FLAGS))
   if result['interrupted']:
-    sys.exit(128 + int(result['interrupted']))
-  if result['nan_stopped']:
-    sys.exit(1)
+    return 128 + int(result['interrupted'])
+  if result['diverged']:
+    print(f'error: {result["diverged"]}', file=sys.stderr, flush=True)
+    return 1
+  return 1 if result['nan_stopped'] else 0
 
 
 if __name__ == '__main__':

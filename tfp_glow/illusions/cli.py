@@ -18,10 +18,10 @@ import argparse
 import glob
 import json
 import os
-import sys
 
 import numpy as np
 
+from tfp_glow import console
 from tfp_glow.illusions import heatmap
 from tfp_glow.illusions import percentile
 from tfp_glow.illusions import scoring
@@ -46,12 +46,15 @@ def parser():
       'versions); serving_default: uint8 images [N, H, W, C] -> '
       'bits_per_dim [N]. Default: %(default)s')
   common.add_argument(
-      '--draws', type=int, default=0,
+      '--draws', type=console.non_negative_int, default=0,
       help='dequantization draws averaged per stimulus; 0: the midpoint '
       '(serving_default). >0 needs the export\'s log_prob signature.')
   common.add_argument('--seed', type=int, default=0,
                       help='seed of the dequantization draws')
-  common.add_argument('--batch-size', type=int, default=256)
+  common.add_argument('--batch-size', type=console.positive_int,
+                      default=256)
+  common.add_argument(console.DEBUG_FLAG, action='store_true',
+                      help=console.DEBUG_HELP)
   sweep_args = argparse.ArgumentParser(add_help=False)
   sweep_args.add_argument(
       '--sigma', type=float, default=percentile.PAPER_SIGMA,
@@ -59,7 +62,7 @@ def parser():
   sweep_args.add_argument('--test-value', type=float, default=None,
                           help="c*, the test condition's centre value")
 
-  p = argparse.ArgumentParser(
+  p = console.ArgumentParser(
       prog='python -m tfp_glow.illusions',
       description='Visual illusions from a Glow patch model\'s likelihood '
       '(Hirsch & Tal, arXiv 2005.08772).')
@@ -68,11 +71,11 @@ def parser():
                           help='grey centre on a dark and a light surround')
   b.add_argument('--dark', type=int, default=64)
   b.add_argument('--light', type=int, default=192)
-  b.add_argument('--center-size', type=int, default=8)
+  b.add_argument('--center-size', type=console.positive_int, default=8)
   w = commands.add_parser('whites', parents=[common, sweep_args],
                           help="White's illusion")
-  w.add_argument('--stripe-width', type=int, default=2)
-  w.add_argument('--bar-height', type=int, default=8)
+  w.add_argument('--stripe-width', type=console.positive_int, default=2)
+  w.add_argument('--bar-height', type=console.positive_int, default=8)
   s = commands.add_parser('saturation', parents=[common, sweep_args],
                           help='coloured centre on a pale and a saturated '
                           'surround')
@@ -80,7 +83,7 @@ def parser():
   s.add_argument('--value', type=float, default=0.8)
   s.add_argument('--pale', type=float, default=0.2)
   s.add_argument('--saturated', type=float, default=0.8)
-  s.add_argument('--center-size', type=int, default=8)
+  s.add_argument('--center-size', type=console.positive_int, default=8)
   a = commands.add_parser('all', parents=[common],
                           help='the three sweeps, default stimuli')
   a.add_argument('--sigma', type=float, default=percentile.PAPER_SIGMA)
@@ -88,16 +91,16 @@ def parser():
                           help='bits/dim of every window of images')
   h.add_argument('--image', nargs='+', required=True,
                  help='image files or directories')
-  h.add_argument('--stride', type=int, default=4,
+  h.add_argument('--stride', type=console.positive_int, default=4,
                  help='window stride in pixels (the paper: 1)')
-  h.add_argument('--resize', type=int, default=256,
+  h.add_argument('--resize', type=console.non_negative_int, default=256,
                  help='resize the short side to this first (0: keep)')
   e = commands.add_parser('bpd', parents=[common],
                           help="mean bits/dim of images' non-overlapping "
                           'windows')
   e.add_argument('--image', nargs='+', required=True,
                  help='image files or directories')
-  e.add_argument('--resize', type=int, default=256,
+  e.add_argument('--resize', type=console.non_negative_int, default=256,
                  help='resize the short side to this first (0: keep)')
   return p
 
@@ -211,11 +214,13 @@ def main(argv=None, score=None):
 
 
 def console_main(argv=None):
-  """`python -m tfp_glow.illusions`: prints the summary as JSON."""
-  try:
-    summary = main(argv)
-  except FileNotFoundError as e:
-    print(f'error: {e}', file=sys.stderr)
-    return 2
-  print(json.dumps(summary, indent=2, sort_keys=True))
-  return 0
+  """`python -m tfp_glow.illusions`: prints the summary as JSON.
+
+  An error is one line on stderr and exit status 1 (2: no model or image
+  at the path given); `--debug` shows its traceback.
+  """
+  def run():
+    print(json.dumps(main(argv), indent=2, sort_keys=True))
+
+  return console.run(run, console.debug_requested(argv),
+                     statuses={FileNotFoundError: 2})

@@ -9,6 +9,8 @@
 
 import numpy as np
 
+from tfp_glow import image_file
+
 __all__ = ['load_image', 'window_bits_per_dim', 'windows']
 
 
@@ -60,12 +62,12 @@ def load_image(path, short_side=None):
   """An image file as uint8 RGB `[H, W, 3]`, optionally resized.
 
   Args:
-    path: any format Pillow reads.
+    path: any format Pillow reads (else `ValueError` naming the file).
     short_side: resize (Lanczos) so the shorter side has this many pixels,
       as [1]'s data pipeline (256); None keeps the size.
   """
   from PIL import Image  # pylint: disable=g-import-not-at-top
-  with Image.open(path) as img:
+  with image_file.open_image(path) as img:
     img = img.convert('RGB')
     if short_side:
       scale = short_side / min(img.size)

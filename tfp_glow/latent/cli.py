@@ -8,10 +8,10 @@
 
 import argparse
 import json
-import sys
 
 import numpy as np
 
+from tfp_glow import console
 from tfp_glow import embedded_data
 from tfp_glow.latent import attributes
 from tfp_glow.latent import grids
@@ -56,9 +56,9 @@ def parser():
       help='a SavedModel export: a version directory, an export directory '
       '(its newest version) or a training workdir (<workdir>/export/ newest)')
   common.add_argument('--out', required=True, help='the PNG to write')
-  common.add_argument('--scale', type=int, default=1,
+  common.add_argument('--scale', type=console.positive_int, default=1,
                       help='enlarge each tile this many times (nearest)')
-  common.add_argument('--pad', type=int, default=2,
+  common.add_argument('--pad', type=console.non_negative_int, default=2,
                       help='pixels between tiles')
   common.add_argument('--seed', type=int, default=0)
   common.add_argument(
@@ -67,7 +67,9 @@ def parser():
       'block of rows per class (default: every class); other commands: one '
       'per image, or one for all (default: the embedded digits\' own '
       'labels)')
-  common.add_argument('--batch_size', type=int, default=64)
+  common.add_argument('--batch_size', type=console.positive_int, default=64)
+  common.add_argument(console.DEBUG_FLAG, action='store_true',
+                      help=console.DEBUG_HELP)
   images = argparse.ArgumentParser(add_help=False)
   images.add_argument(
       '--images', type=_paths, default=None,
@@ -81,7 +83,7 @@ def parser():
                       'training run\'s --crop, else none')
   images.add_argument('--crop_size', type=int, default=None)
 
-  top = argparse.ArgumentParser(
+  top = console.ArgumentParser(
       prog='python -m tfp_glow.latent',
       description='PNG grids from a Glow export: samples at several '
       'temperatures, interpolations, attribute manipulation, '
@@ -92,13 +94,14 @@ def parser():
       help='a row of samples per temperature (the same draws in every row)')
   sample.add_argument('--temperatures', type=_floats,
                       default=[0., 0.5, 0.7, 1.])
-  sample.add_argument('--n', type=int, default=8, help='samples per row')
+  sample.add_argument('--n', type=console.positive_int, default=8,
+                      help='samples per row')
 
   interp = commands.add_parser(
       'interpolate', parents=[common, images],
       help='a row per consecutive pair of images (default: an embedded 2 and '
       '7)')
-  interp.add_argument('--steps', type=int, default=8)
+  interp.add_argument('--steps', type=console.positive_int, default=8)
   interp.add_argument('--method', choices=interpolation.METHODS,
                       default='linear')
 
@@ -118,16 +121,17 @@ def parser():
       f'{EMBEDDED} (attribute label=K); default: %(default)s')
   manip.add_argument('--split', default='train')
   manip.add_argument('--data_dir', default=None)
-  manip.add_argument('--num_examples', type=int, default=1000,
+  manip.add_argument('--num_examples', type=console.positive_int,
+                     default=1000,
                      help='images averaged for the vector')
-  manip.add_argument('--num_images', type=int, default=4,
+  manip.add_argument('--num_images', type=console.positive_int, default=4,
                      help='images to manipulate when no --images or '
                      '--dataset_index is given')
 
   recon = commands.add_parser(
       'reconstruct', parents=[common, images],
       help='the images (top row) and decode(encode(images)) (bottom row)')
-  recon.add_argument('--n', type=int, default=8,
+  recon.add_argument('--n', type=console.positive_int, default=8,
                      help='embedded digits 0..n-1 when no images are given')
   return top
 
@@ -299,10 +303,9 @@ def main(argv=None, model=None):
 
 
 def console_main(argv=None):
-  """`main` with errors as one line on stderr and exit status 1."""
-  try:
+  """`main` with errors as one line on stderr and exit status 1
+  (`--debug` shows the traceback)."""
+  def run():
     main(argv)
-  except (ValueError, TypeError, FileNotFoundError, RuntimeError) as e:
-    print(f'error: {e}', file=sys.stderr)
-    return 1
-  return 0
+
+  return console.run(run, console.debug_requested(argv))

@@ -4,6 +4,8 @@ import os
 
 import numpy as np
 
+from tfp_glow import image_file
+
 __all__ = ['image_grid', 'read_images', 'save_grid']
 
 
@@ -47,10 +49,9 @@ def save_grid(path, images, pad=2, pad_value=255, scale=1):
 
 
 def read_images(paths):
-  from PIL import Image  # pylint: disable=g-import-not-at-top
   images = []
   for path in paths:
-    with Image.open(path) as image:
+    with image_file.open_image(path) as image:
       image = np.asarray(image.convert('L' if image.mode in ('L', 'LA', 'I',
                                                              '1') else 'RGB'))
     images.append(image[..., np.newaxis] if image.ndim == 2 else image)

@@ -1,0 +1,93 @@
+"""Command-line entry points: an error is one line and a non-zero exit.
+
+    def console_main(argv=None):
+      return console.run(lambda: main(argv), console.debug_requested(argv))
+
+A bad path, model, image or number raises somewhere below the entry point;
+`run` prints it as `error: <message>` on stderr (an `OSError` as its path
+and reason, a TensorFlow error as its first line without TensorFlow's node
+decorations) and returns the exit status. With `--debug` among the
+arguments the exception propagates, traceback and all.
+"""
+
+import argparse
+import re
+import sys
+
+__all__ = ['ArgumentParser', 'DEBUG_FLAG', 'DEBUG_HELP', 'debug_requested', 'message',
+           'non_negative_int', 'positive_int', 'run']
+
+DEBUG_FLAG = '--debug'
+DEBUG_HELP = 'on an error, show the traceback instead of one line'
+# Exceptions that describe bad input; any other type is named in the line.
+_INPUT_ERRORS = (OSError, ValueError, TypeError, LookupError, RuntimeError)
+
+
+def debug_requested(argv=None):
+  """Whether `--debug` is among `argv` (None: `sys.argv[1:]`)."""
+  return DEBUG_FLAG in (sys.argv[1:] if argv is None else argv)
+
+
+def message(error):
+  """One line that says what went wrong in `error`."""
+  text = getattr(error, 'message', None)  # tf.errors.OpError
+  if isinstance(error, OSError) and error.filename and error.strerror:
+    text = f'{error.filename}: {error.strerror}'
+  text = str(error if text is None else text)
+  if isinstance(error, KeyError) and error.args:
+    text = str(error.args[0])
+  text = re.sub(r'\{\{[^}]*\}\}', '', text)  # {{function_node ...}}
+  text = re.sub(r'\s*\[Op:[^\]]*\]( name:\s*\S*)?\s*$', '', text)  # Eager ops.
+  lines = [line.strip() for line in text.splitlines() if line.strip()]
+  text = lines[0] if lines else type(error).__name__
+  if not isinstance(error, _INPUT_ERRORS) and not hasattr(error, 'message'):
+    text = f'{type(error).__name__}: {text} ({DEBUG_FLAG} shows where)'
+  return text
+
+
+def run(main, debug=False, statuses=None):
+  """`main()`'s exit status (0 for None), or an error's after one line.
+
+  Args:
+    main: the command, a function of no arguments; it may return a status.
+    debug: let exceptions propagate (`--debug`).
+    statuses: `{exception type: exit status}`; others exit 1.
+  """
+  try:
+    status = main()
+  except Exception as e:  # pylint: disable=broad-except
+    if debug:
+      raise
+    print(f'error: {message(e)}', file=sys.stderr, flush=True)
+    for kind, code in (statuses or {}).items():
+      if isinstance(e, kind):
+        return code
+    return 1
+  return status or 0
+
+
+def _bounded_int(low, what):
+  def parse(text):
+    try:
+      value = int(text)
+    except ValueError:
+      value = None
+    if value is None or value < low:
+      raise argparse.ArgumentTypeError(f'expected {what}, got {text!r}')
+    return value
+
+  parse.__name__ = what  # argparse names the type in its messages.
+  return parse
+
+
+# argparse `type`s for counts and sizes: a bad number is a usage error.
+positive_int = _bounded_int(1, 'a positive integer')
+non_negative_int = _bounded_int(0, 'an integer >= 0')
+
+
+class ArgumentParser(argparse.ArgumentParser):
+  """An `argparse.ArgumentParser` whose usage errors are one line (exit 2);
+  `--help` still shows the usage."""
+
+  def error(self, message):
+    self.exit(2, f'{self.prog}: error: {message} (--help shows the usage)\n')
