@@ -262,6 +262,7 @@ def run_flow(args):
   """Measures one flow; returns its result dict (the child's JSON line)."""
   import numpy as np  # pylint: disable=g-import-not-at-top
   tf = _import_tf(args.threads)
+  from tfp_glow import dequantization  # pylint: disable=g-import-not-at-top
   load_start = common.load_average()
   rng = np.random.default_rng(args.seed)
   pixels = rng.integers(0, 256, size=(args.batch,) + tuple(args.image_shape))
@@ -332,9 +333,8 @@ def run_flow(args):
   return dict(
       flow=args.flow, config=_config(args), params=params,
       conv_kernel_params=conv_params, build_s=build_s, init_s=init_s,
-      initial_bits_per_dim=float(
-          -np.mean(initial_log_prob) / (np.prod(args.image_shape) *
-                                        np.log(2.)) + 8.),
+      initial_bits_per_dim=float(dequantization.log_prob_to_bits_per_dim(
+          np.mean(initial_log_prob), np.prod(args.image_shape), n_bits=8)),
       cells=results, peak_rss_mb=common.peak_rss_mb(),
       load_average=[load_start, common.load_average()],
       tf_version=tf.__version__)

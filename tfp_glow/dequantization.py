@@ -5,7 +5,7 @@ import math
 import numpy as np
 import tensorflow as tf
 
-__all__ = ['bits_per_dim', 'check_n_bits', 'dequantize',
+__all__ = ['bits_per_dim', 'check_n_bits', 'dequantize', 'discrete_log_prob',
            'log_prob_to_bits_per_dim']
 
 
@@ -96,7 +96,16 @@ def bits_per_dim(dist, images, n_bits=8, seed=None, labels=None):
   return log_prob_to_bits_per_dim(log_prob, num_dims, n_bits)
 
 
+def discrete_log_prob(log_prob, num_dims, n_bits):
+  """`log P(k) >= log p(x) - D log(2**n_bits)`, nats of the discrete image.
+
+  `log_prob` is the density `log p(x)` of the dequantized image `x` in
+  `[0, 1]^D`; see `bits_per_dim`.
+  """
+  return log_prob - num_dims * math.log(2. ** n_bits)
+
+
 def log_prob_to_bits_per_dim(log_prob, num_dims, n_bits):
   """`-(log p(x) - D log(2**n_bits)) / (D log 2)`, see `bits_per_dim`."""
-  return -(log_prob - num_dims * math.log(2. ** n_bits)) / (
+  return -discrete_log_prob(log_prob, num_dims, n_bits) / (
       num_dims * math.log(2.))

@@ -30,7 +30,6 @@ and the received shape.
 """
 
 import json
-import math
 import os
 import re
 import tempfile
@@ -111,12 +110,13 @@ class _ServingModule(tf.Module):
     images = self._check_images(images)
     x = dequantization.dequantize(images, self._n_bits, seed='midpoint',
                                   dtype=self.dist.dtype)
-    log_prob = self.dist.log_prob(
-        x, **self._label_kwargs(labels)) - self._size * math.log(
-            2.**self._n_bits)
-    return {'bits_per_dim': tf.cast(-log_prob / (self._size * math.log(2.)),
-                                    tf.float32),
-            'log_prob': tf.cast(log_prob, tf.float32)}
+    log_prob = self.dist.log_prob(x, **self._label_kwargs(labels))
+    bits_per_dim = dequantization.log_prob_to_bits_per_dim(
+        log_prob, self._size, self._n_bits)
+    discrete_log_prob = dequantization.discrete_log_prob(
+        log_prob, self._size, self._n_bits)
+    return {'bits_per_dim': tf.cast(bits_per_dim, tf.float32),
+            'log_prob': tf.cast(discrete_log_prob, tf.float32)}
 
   def _log_prob(self, images, labels=None):
     images = tf.cast(self._check_images(images), self.dist.dtype)

@@ -21,7 +21,6 @@ centre see the same noise, so a sweep's curve is smooth in the centre value.
 """
 
 import json
-import math
 import os
 
 import numpy as np
@@ -97,9 +96,8 @@ def _average_bits_per_dim(log_prob_fn, images, n_bits, noise, dtype):
   for u in noise if noise is not None else [None]:
     x = midpoint if u is None else midpoint + (u - 0.5) / n_bins
     log_prob = np.asarray(log_prob_fn(x), np.float64)
-    # As tfp_glow.bits_per_dim: -(log p(x) - D log n_bins) / (D log 2).
-    total = total + -(log_prob - num_dims * math.log(n_bins)) / (
-        num_dims * math.log(2.))
+    total = total + dequantization.log_prob_to_bits_per_dim(
+        log_prob, num_dims, n_bits)
   return total / (1 if noise is None else len(noise))
 
 
