@@ -1,4 +1,8 @@
-"""Uniform dequantization and bits per dimension, as openai/glow's objective."""
+"""Uniform dequantization and bits per dimension, as openai/glow's objective.
+
+`dequantize` maps uint8 pixels to continuous images in `[0, 1]`, `to_uint8`
+maps images in `[0, 1]` (samples, reconstructions) back to pixels.
+"""
 
 import math
 
@@ -6,7 +10,7 @@ import numpy as np
 import tensorflow as tf
 
 __all__ = ['bits_per_dim', 'check_n_bits', 'dequantize', 'discrete_log_prob',
-           'log_prob_to_bits_per_dim']
+           'log_prob_to_bits_per_dim', 'to_uint8']
 
 
 def check_n_bits(n_bits):
@@ -60,6 +64,25 @@ def dequantize(images, n_bits=8, seed=None, dtype=tf.float32):
   else:
     noise = tf.random.stateless_uniform(tf.shape(images), seed, dtype=dtype)
   return (bins + noise) / n_bins
+
+
+def to_uint8(images, n_bits=8):
+  """Float images in `[0, 1]` -> uint8 pixels at `n_bits` (openai/glow's
+  postprocess), a uint8 tensor of the same shape.
+
+  The bin `k = floor(x * n_bins)`, clipped to `0..n_bins - 1`, as the pixel
+  `k * 2**(8 - n_bits)`: `to_uint8(dequantize(p, n_bits), n_bits)` keeps the
+  top `n_bits` bits of `p`. Values outside `[0, 1]` (infinities included) are
+  clipped; NaN (a diverged sample) becomes 0.
+  """
+  n_bins = 2. ** check_n_bits(n_bits)
+  images = tf.convert_to_tensor(images)
+  if not images.dtype.is_floating:
+    raise TypeError(f'expected float images in [0, 1], got dtype '
+                    f'{images.dtype.name}.')
+  images = tf.where(tf.math.is_nan(images), tf.zeros_like(images), images)
+  bins = tf.clip_by_value(tf.floor(images * n_bins), 0., n_bins - 1.)
+  return tf.cast(bins * (256. / n_bins), tf.uint8)
 
 
 def bits_per_dim(dist, images, n_bits=8, seed=None, labels=None):

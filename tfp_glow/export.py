@@ -130,7 +130,7 @@ class _ServingModule(tf.Module):
     x = codec.sample(self.dist, n, temperature,
                      seed=tf.stack([seed, tf.constant(0, tf.int64)]),
                      labels=labels)
-    return {'images': to_uint8(x, self._n_bits)}
+    return {'images': dequantization.to_uint8(x, self._n_bits)}
 
   def _encode(self, images, labels=None):
     images = tf.cast(self._check_images(images), self.dist.dtype)
@@ -157,14 +157,6 @@ class _ServingModule(tf.Module):
 
   def _config(self):
     return {'config': tf.constant(self._config_json)}
-
-
-def to_uint8(x, n_bits):
-  """Images in `[0, 1]` -> uint8 pixels at `n_bits` (openai's postprocess)."""
-  n_bins = 2.**n_bits
-  x = tf.where(tf.math.is_finite(x), x, tf.zeros_like(x))  # NaN -> 0
-  bins = tf.clip_by_value(tf.floor(x * n_bins), 0., n_bins - 1.)
-  return tf.cast(bins * (256. / n_bins), tf.uint8)
 
 
 def latest_version(export_dir):

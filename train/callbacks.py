@@ -12,6 +12,7 @@ import numpy as np
 import tensorflow as tf
 from tensorflow.core.framework import summary_pb2
 
+from tfp_glow import preprocessing
 from train import model as model_lib
 
 __all__ = ['write_png', 'write_scalar', 'Checkpoints', 'GracefulStop', 'NanStop', 'SampleGrids',
@@ -218,7 +219,7 @@ class SampleGrids(keras.callbacks.Callback):
 def save_grid(dist, workdir, step, num_samples, seed=0):
   """Writes one grid of samples at `TEMPERATURES`; returns the PNG path."""
   images = model_lib.sample_images(dist, TEMPERATURES, num_samples, seed)
-  images = tf.cast(tf.round(images * 255.), tf.uint8).numpy()
+  images = preprocessing.round_to_uint8(images * 255.).numpy()
   rows = len(TEMPERATURES)
   h, w, c = images.shape[1:]
   grid = images.reshape(rows, num_samples, h, w, c).transpose(
