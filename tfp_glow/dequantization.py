@@ -9,6 +9,8 @@ import math
 import numpy as np
 import tensorflow as tf
 
+from tfp_glow import seeds
+
 __all__ = ['bits_per_dim', 'check_n_bits', 'dequantize', 'discrete_log_prob',
            'log_prob_to_bits_per_dim', 'to_uint8']
 
@@ -35,14 +37,14 @@ def dequantize(images, n_bits=8, seed=None, dtype=tf.float32):
   Keeps the top `n_bits` bits of each 8-bit pixel, `k = floor(x / 2**(8 -
   n_bits))` in `0..n_bins - 1` with `n_bins = 2**n_bits`, and adds uniform
   noise: `(k + u) / n_bins`, `u ~ U[0, 1)`. With `seed=None` the noise is
-  unseeded; a seed (shape `[2]` int, as `tf.random.stateless_uniform`) makes
-  it reproducible. `seed='midpoint'` uses `u = 0.5`, a deterministic
+  fresh on every call; an int or a stateless `[2]` seed (`tfp_glow.seeds`)
+  makes it reproducible. `seed='midpoint'` uses `u = 0.5`, a deterministic
   dequantization.
 
   Args:
     images: integer tensor of pixels in 0..255, any shape.
     n_bits: bits per pixel to keep, 1..8.
-    seed: `None`, a stateless seed, or `'midpoint'`.
+    seed: `None`, an int, a stateless `[2]` seed, or `'midpoint'`.
     dtype: floating output dtype.
 
   Returns:
@@ -56,13 +58,12 @@ def dequantize(images, n_bits=8, seed=None, dtype=tf.float32):
       tf.bitwise.right_shift(tf.cast(images, tf.int32), 8 - n_bits), dtype)
   if isinstance(seed, str):
     if seed != 'midpoint':
-      raise ValueError(f'`seed` must be None, a stateless seed or "midpoint", '
-                       f'got {seed!r}.')
+      raise ValueError(f'`seed` must be None, an int, a stateless seed or '
+                       f'"midpoint", got {seed!r}.')
     noise = 0.5
-  elif seed is None:
-    noise = tf.random.uniform(tf.shape(images), dtype=dtype)
   else:
-    noise = tf.random.stateless_uniform(tf.shape(images), seed, dtype=dtype)
+    noise = tf.random.stateless_uniform(
+        tf.shape(images), seeds.stateless_seed(seed), dtype=dtype)
   return (bins + noise) / n_bins
 
 
@@ -111,6 +112,8 @@ def bits_per_dim(dist, images, n_bits=8, seed=None, labels=None):
   """
   x = dequantize(images, n_bits, seed=seed, dtype=dist.dtype)
   num_dims = int(np.prod(dist.event_shape))
+  if x.shape[:-3].num_elements() == 0:  # No image: nothing to run the flow on.
+    return tf.zeros(x.shape[:-3], dist.dtype)
   if labels is None:
     log_prob = dist.log_prob(x)
   else:

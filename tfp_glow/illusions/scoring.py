@@ -28,6 +28,7 @@ import tensorflow as tf
 
 from tfp_glow import dequantization
 from tfp_glow import export
+from tfp_glow import seeds
 
 __all__ = [
     'Scorer',
@@ -71,10 +72,7 @@ def _noise(image_shape, draws, seed, dtype):
   """`draws` uniform noise patterns `[H, W, C]`, or None for the midpoint."""
   if draws == 0:
     return None
-  if seed is None:
-    return [tf.random.uniform(image_shape, dtype=dtype) for _ in range(draws)]
-  seed = np.broadcast_to(np.asarray(seed, np.int64), [2]) if np.ndim(
-      seed) else np.array([seed, 0], np.int64)
+  seed = seeds.stateless_seed(seed)
   return [tf.random.stateless_uniform(image_shape, seed + [0, i], dtype=dtype)
           for i in range(draws)]
 
@@ -112,7 +110,7 @@ def scorer_from_distribution(dist, n_bits, draws=0, seed=0, batch_size=256):
     dist: a `tfp_glow.GlowDistribution`.
     n_bits: bits per pixel the model was trained with, 1..8.
     draws: dequantization draws to average; 0 for the midpoint.
-    seed: int or `[2]` stateless seed of the draws; None: fresh draws at
+    seed: int or `[2]` stateless seed of the draws (`tfp_glow.seeds`); None: fresh draws at
       construction (still common to all images).
     batch_size: images per `log_prob` call.
   """
