@@ -123,7 +123,7 @@ def catch_signals():
       signal.signal(signum, old)
 
 
-class Scalars(keras.callbacks.Callback):
+class Scalars(_StepCallback):
   """TensorBoard scalars every epoch (`--log_every` steps) and metrics.jsonl.
 
   Train: `bpd`, `grad_norm`, `learning_rate`, `images_per_second`,
@@ -143,15 +143,9 @@ class Scalars(keras.callbacks.Callback):
       self.test_writer = tf.summary.create_file_writer(
           os.path.join(workdir, 'tensorboard', 'test'))
 
-  def on_train_begin(self, logs=None):
-    self.global_step = int(self.model.step.numpy())
-
   def on_epoch_begin(self, epoch, logs=None):
     self.epoch_start = time.time()
     self.epoch_start_step = self.global_step
-
-  def on_train_batch_end(self, batch, logs=None):
-    self.global_step += 1
 
   def on_epoch_end(self, epoch, logs=None):
     logs = {k: float(np.asarray(v)) for k, v in (logs or {}).items()}
@@ -189,7 +183,7 @@ class Scalars(keras.callbacks.Callback):
       f.write(json.dumps(record) + '\n')
 
 
-class SampleGrids(keras.callbacks.Callback):
+class SampleGrids(_StepCallback):
   """Sample grids at temperatures 0 to 1 every `every` steps (0: none here).
 
   Rows are temperatures (`TEMPERATURES`), columns samples; written to
@@ -202,11 +196,8 @@ class SampleGrids(keras.callbacks.Callback):
     self.num_samples, self.seed, self.chief = num_samples, seed, chief
 
   def on_train_begin(self, logs=None):
-    self.global_step = int(self.model.step.numpy())
+    super().on_train_begin(logs)
     self.last = self.global_step
-
-  def on_train_batch_end(self, batch, logs=None):
-    self.global_step += 1
 
   def on_epoch_end(self, epoch, logs=None):
     if self.every and self.global_step - self.last >= self.every:
