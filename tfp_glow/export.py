@@ -42,7 +42,8 @@ from tfp_glow import classifier
 from tfp_glow import codec
 from tfp_glow import dequantization
 
-__all__ = ['find_saved_model', 'latest_version', 'load_config', 'save']
+__all__ = ['find_saved_model', 'latest_version', 'load_config', 'save',
+           'write_version']
 
 _VERSION = re.compile(r'^\d+$')
 
@@ -235,11 +236,6 @@ def save(dist, export_dir, n_bits, step=None, config=None):
   if step is None:
     latest = latest_version(export_dir)
     step = 1 if latest is None else int(os.path.basename(latest)) + 1
-  version_dir = os.path.join(export_dir, str(int(step)))
-  if tf.io.gfile.exists(version_dir):
-    raise FileExistsError(
-        f'{version_dir} exists already; versions are never overwritten. '
-        'Choose another step or export directory.')
   full_config = dict(dist.config)
   full_config.update(config or {})
   full_config.update(image_shape=list(dist.image_shape), n_bits=n_bits,
@@ -250,10 +246,26 @@ def save(dist, export_dir, n_bits, step=None, config=None):
       'serving_default', 'log_prob', 'sample', 'encode', 'decode', 'config')}
   if dist.num_classes:
     signatures['classify'] = module.classify
+  return write_version(module, export_dir, step, signatures)
+
+
+def write_version(module, export_dir, version, signatures):
+  """Saves `module` as the SavedModel `export_dir/<version>/`; returns it.
+
+  Written beside the target, then renamed into place: a reader (TF Serving
+  polls the directory) never sees a half-written version.
+
+  Raises:
+    FileExistsError: `export_dir/<version>` exists already; nothing is
+      written.
+  """
+  version_dir = os.path.join(export_dir, str(int(version)))
+  if tf.io.gfile.exists(version_dir):
+    raise FileExistsError(
+        f'{version_dir} exists already; versions are never overwritten. '
+        'Choose another step or export directory.')
   tf.io.gfile.makedirs(export_dir)
-  # Write beside the target, then rename: a reader (TF Serving polls the
-  # directory) never sees a half-written version.
-  tmp = tempfile.mkdtemp(prefix=f'.tmp-{step}-', dir=export_dir)
+  tmp = tempfile.mkdtemp(prefix=f'.tmp-{int(version)}-', dir=export_dir)
   tf.saved_model.save(module, tmp, signatures=signatures)
   os.rename(tmp, version_dir)
   return version_dir

@@ -25,31 +25,17 @@ from train import checkpoint as checkpoint_lib
 from train import data as data_lib
 from train import export as export_lib
 from train import flags as flags_lib
+from train import flow as flow_lib
 from train import model as model_lib
 from train import optim
 from train import strategy as strategy_lib
 
 __all__ = ['build_flow', 'run', 'IMAGE_SHAPE_FILE']
 
-# Beside config.json in the workdir: the shape the model was built for, which
-# the data decides (`python -m train.export` rebuilds the model from both).
-IMAGE_SHAPE_FILE = 'image_shape.json'
-
-
-def build_flow(config, image_shape):
-  """The distribution `--flow` names, at the configured architecture."""
-  if config.flow == 'tfb_glow':
-    return baseline.tfb_glow(image_shape, config.levels, config.depth,
-                             config.width, seed=config.seed)
-  return tfp_glow.glow(
-      image_shape, num_levels=config.levels, num_steps=config.depth,
-      hidden_channels=config.width, coupling=config.coupling,
-      permutation=config.permutation, learn_top_prior=config.learn_top_prior,
-      num_classes=config.num_classes or None,
-      hidden_actnorm=config.hidden_actnorm, memory=config.memory,
-      compute_dtype=flags_lib.PRECISIONS[config.precision],
-      # XLA on CPU runs convolution gradients inside while loops slowly.
-      unroll_steps=config.jit_compile, seed=config.seed)
+# The flow and the workdir file of its image shape live in train.flow, which
+# train.export shares; here under their old names.
+IMAGE_SHAPE_FILE = flow_lib.IMAGE_SHAPE_FILE
+build_flow = flow_lib.build_flow
 
 
 def run(config, dataset=None, strategy=None):
