@@ -127,7 +127,7 @@ def test_bad_inputs_fail_clearly(saved, digits):
     saved.encode(np.zeros((2, 8, 8, 3), np.float32))
   with pytest.raises(ValueError, match=r'expected latents of shape \[N, 64\]'):
     saved.decode(np.zeros((2, 63), np.float32))
-  with pytest.raises(ValueError, match='`temperature` must be >= 0'):
+  with pytest.raises(ValueError, match='`temperature` must be finite and >= 0'):
     saved.sample(2, temperature=-1.)
 
 

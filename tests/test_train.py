@@ -473,10 +473,26 @@ def test_sigterm_saves_a_checkpoint_and_the_rerun_resumes(tmp_path):
   assert result['step'] == saved_step + 2 and np.isfinite(result['test_bpd'])
 
 
-def test_precision_flag_sets_the_compute_dtype():
-  from train import flags as flags_lib  # pylint: disable=g-import-not-at-top
-  from train import loop  # pylint: disable=g-import-not-at-top
+def _matmul_and_conv_dtypes(fn, *args):
+  """The dtypes (`T`) of the matrix products and convolutions `fn` traces to,
+  nested functions (while-loop bodies) included."""
+  graph = tf.function(fn).get_concrete_function(*args).graph.as_graph_def()
+  nodes = list(graph.node) + [n for f in graph.library.function
+                              for n in f.node_def]
+  return {tf.as_dtype(n.attr['T'].type).name for n in nodes
+          if n.op in ('Conv2D', 'MatMul', 'BatchMatMulV2')}
+
+
+@pytest.mark.parametrize('precision, network_dtype', [
+    ('float32', 'float32'), ('bfloat16', 'bfloat16')])
+def test_precision_flag_sets_the_compute_dtype(precision, network_dtype):
   config = flags_lib.Config(workdir='/tmp/unused', levels=1, depth=1,
-                            width=4, precision='bfloat16')
-  dist = loop.build_flow(config, (8, 8, 1))
-  assert dist.config['compute_dtype'] == 'bfloat16'
+                            width=4, precision=precision)
+  dist = train.build_flow(config, (8, 8, 1))
+  images = tf.zeros([2, 8, 8, 1], tf.uint8)
+  dtypes = _matmul_and_conv_dtypes(
+      lambda x: tfp_glow.bits_per_dim(dist, x, 5, seed=[0, 0]), images)
+  # The coupling network's products run in the compute dtype; the rest of
+  # the flow (1x1 convolutions, priors, log-dets) stays float32.
+  assert network_dtype in dtypes and 'float32' in dtypes
+  assert dtypes <= {'float32', network_dtype}

@@ -12,6 +12,7 @@ import numpy as np
 import tensorflow as tf
 from tensorflow.core.framework import summary_pb2
 
+from tfp_glow import preprocessing
 from train import model as model_lib
 
 __all__ = ['write_png', 'write_scalar', 'Checkpoints', 'GracefulStop', 'NanStop', 'SampleGrids',
@@ -122,7 +123,7 @@ def catch_signals():
       signal.signal(signum, old)
 
 
-class Scalars(keras.callbacks.Callback):
+class Scalars(_StepCallback):
   """TensorBoard scalars every epoch (`--log_every` steps) and metrics.jsonl.
 
   Train: `bpd`, `grad_norm` (means over the applied steps: null when every
@@ -145,15 +146,12 @@ class Scalars(keras.callbacks.Callback):
           os.path.join(workdir, 'tensorboard', 'test'))
 
   def on_train_begin(self, logs=None):
-    self.global_step = int(self.model.step.numpy())
+    super().on_train_begin(logs)
     self.skipped = int(self.model.skipped.numpy())
 
   def on_epoch_begin(self, epoch, logs=None):
     self.epoch_start = time.time()
     self.epoch_start_step = self.global_step
-
-  def on_train_batch_end(self, batch, logs=None):
-    self.global_step += 1
 
   def on_epoch_end(self, epoch, logs=None):
     logs = {k: float(np.asarray(v)) for k, v in (logs or {}).items()}
@@ -197,7 +195,7 @@ class Scalars(keras.callbacks.Callback):
       f.write(json.dumps(record) + '\n')
 
 
-class SampleGrids(keras.callbacks.Callback):
+class SampleGrids(_StepCallback):
   """Sample grids at temperatures 0 to 1 every `every` steps (0: none here).
 
   Rows are temperatures (`TEMPERATURES`), columns samples; written to
@@ -210,11 +208,8 @@ class SampleGrids(keras.callbacks.Callback):
     self.num_samples, self.seed, self.chief = num_samples, seed, chief
 
   def on_train_begin(self, logs=None):
-    self.global_step = int(self.model.step.numpy())
+    super().on_train_begin(logs)
     self.last = self.global_step
-
-  def on_train_batch_end(self, batch, logs=None):
-    self.global_step += 1
 
   def on_epoch_end(self, epoch, logs=None):
     if self.every and self.global_step - self.last >= self.every:
@@ -227,7 +222,7 @@ class SampleGrids(keras.callbacks.Callback):
 def save_grid(dist, workdir, step, num_samples, seed=0):
   """Writes one grid of samples at `TEMPERATURES`; returns the PNG path."""
   images = model_lib.sample_images(dist, TEMPERATURES, num_samples, seed)
-  images = tf.cast(tf.round(images * 255.), tf.uint8).numpy()
+  images = preprocessing.round_to_uint8(images * 255.).numpy()
   rows = len(TEMPERATURES)
   h, w, c = images.shape[1:]
   grid = images.reshape(rows, num_samples, h, w, c).transpose(

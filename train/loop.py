@@ -26,6 +26,7 @@ from train import checkpoint as checkpoint_lib
 from train import data as data_lib
 from train import export as export_lib
 from train import flags as flags_lib
+from train import flow as flow_lib
 from train import model as model_lib
 from train import optim
 from train import resume_check
@@ -34,25 +35,8 @@ from train import stale_temporaries
 from train import strategy as strategy_lib
 from train import workdir_lock
 
-__all__ = ['build_flow', 'run', 'IMAGE_SHAPE_FILE']
+__all__ = ['run']
 
-IMAGE_SHAPE_FILE = resume_check.IMAGE_SHAPE_FILE
-
-
-def build_flow(config, image_shape):
-  """The distribution `--flow` names, at the configured architecture."""
-  if config.flow == 'tfb_glow':
-    return baseline.tfb_glow(image_shape, config.levels, config.depth,
-                             config.width, seed=config.seed)
-  return tfp_glow.glow(
-      image_shape, num_levels=config.levels, num_steps=config.depth,
-      hidden_channels=config.width, coupling=config.coupling,
-      permutation=config.permutation, learn_top_prior=config.learn_top_prior,
-      num_classes=config.num_classes or None,
-      hidden_actnorm=config.hidden_actnorm, memory=config.memory,
-      compute_dtype=flags_lib.PRECISIONS[config.precision],
-      # XLA on CPU runs convolution gradients inside while loops slowly.
-      unroll_steps=config.jit_compile, fused=config.fused, seed=config.seed)
 
 
 def run(config, dataset=None, strategy=None):
@@ -119,7 +103,7 @@ def _run_holding_workdir(config, dataset, strategy, chief, start):
       print(f'Removed {path}, left by a run that was killed.', flush=True)
 
   with strategy.scope():
-    dist = build_flow(config, image_shape)
+    dist = flow_lib.build_flow(config, image_shape)
     optimizer = optim.make_optimizer(config.optimizer, config.learning_rate,
                                      config.warmup_steps)
     optimizer.build(dist.trainable_variables)
@@ -153,7 +137,8 @@ def _run_holding_workdir(config, dataset, strategy, chief, start):
     with open(os.path.join(config.workdir, resume_check.CONFIG_FILE),
               'w') as f:
       json.dump(vars(config), f, indent=2, sort_keys=True)
-    with open(os.path.join(config.workdir, IMAGE_SHAPE_FILE), 'w') as f:
+    with open(os.path.join(config.workdir, flow_lib.IMAGE_SHAPE_FILE),
+              'w') as f:
       json.dump({'image_shape': list(image_shape)}, f)
 
   scalars = callbacks_lib.Scalars(config.workdir, config.batch_size, start,
