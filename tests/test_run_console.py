@@ -125,3 +125,22 @@ def test_progress_line_in_steps_images_per_second_and_bits_per_dim():
   assert progress.progress_line(record, 1000) == (
       'step 250/1000  47 img/s  3 steps skipped  7s')
   assert progress.duration(7505) == '2h05m'
+
+
+def test_the_ending_names_an_export_of_an_earlier_run_or_says_there_is_none(
+    tmp_path):
+  from train import flags as flags_lib  # pylint: disable=g-import-not-at-top
+  from train import run_summary  # pylint: disable=g-import-not-at-top
+  result = dict(step=20, export=None, checkpoint=f'{tmp_path}/checkpoints/'
+                'ckpt-20', samples=f'{tmp_path}/samples/step_20.png')
+  config = flags_lib.Config(workdir=str(tmp_path))
+  # A finished run started again: its export is there from the first time.
+  os.makedirs(tmp_path / 'export' / '20')
+  (tmp_path / 'export' / '20' / 'saved_model.pb').write_bytes(b'')
+  ending = run_summary.ending(result, config)
+  assert f'SavedModel:   {tmp_path}/export/20\n' in ending
+  assert 'tensorflow/serving' in ending
+  ending = run_summary.ending(result, config.replace(export=False))
+  assert 'SavedModel:   none (--noexport)\n' in ending
+  assert f'python -m train.export --workdir={tmp_path}' in ending
+  assert 'tensorflow/serving' not in ending
