@@ -147,10 +147,12 @@ def tfds_dataset(config):
   instructions = (getattr(builder, 'MANUAL_DOWNLOAD_INSTRUCTIONS', None) or
                   '').strip()
   if not builder.is_prepared():
-    # (tfds.testing.mock_data replaces the download: nothing to reach.)
+    # (tfds.testing.mock_data replaces the download: nothing to reach; a
+    # manual-download dataset is prepared from its files, and missing ones
+    # are the error to report.)
     mocked = type(builder).download_and_prepare.__module__.startswith(
         'tensorflow_datasets.testing')
-    offline = (config.download and not mocked and
+    offline = (config.download and not mocked and not instructions and
                offline_check.offline_reason())
     if not config.download or offline:
       raise DatasetError(
