@@ -19,6 +19,7 @@ finiteness decision, so the weights stay identical everywhere.
 import keras
 import tensorflow as tf
 
+from bijectors import _tf_compat
 import tfp_glow
 
 __all__ = ['GlowTrainer', 'sample_images']
@@ -171,7 +172,7 @@ class GlowTrainer(keras.Model):
       optimizer.apply(grads, variables)
       return tf.constant(True)
 
-    if tf.__internal__.distribute.strategy_supports_no_merge_call():
+    if _tf_compat.strategy_supports_no_merge_call():
       tf.cond(finite, apply, lambda: tf.constant(False))
       return
 
