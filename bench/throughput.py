@@ -163,8 +163,6 @@ def build_flow(tf, name, args, unroll=False, memory=None):
   `--jit_compile`: XLA on CPU runs convolution gradients inside while loops
   slowly). `memory`: tfp_glow's gradient memory mode (`args.memory`).
   """
-  import tensorflow_probability as tfp  # pylint: disable=g-import-not-at-top
-  tfb, tfd = tfp.bijectors, tfp.distributions
   if name == 'tfp_glow':
     import tfp_glow  # pylint: disable=g-import-not-at-top
     return tfp_glow.glow(
@@ -172,26 +170,12 @@ def build_flow(tf, name, args, unroll=False, memory=None):
         num_steps=args.num_steps, hidden_channels=args.hidden_channels,
         coupling='affine', permutation='lu', memory=memory or args.memory,
         unroll_steps=unroll, seed=args.seed)
+  # tfb.Glow at the same L, K and width, over [0, 1] images: the training
+  # program's --flow=tfb_glow.
+  from train import baseline  # pylint: disable=g-import-not-at-top
   tf.random.set_seed(args.seed)  # Keras' he_normal and the 1x1 convs.
-  levels, hidden = args.num_levels, args.hidden_channels
-  glow = tfb.Glow(
-      output_shape=tuple(args.image_shape),
-      num_glow_blocks=levels,
-      num_steps_per_block=args.num_steps,
-      coupling_bijector_fn=lambda shape: tfb.GlowDefaultNetwork(
-          shape, num_hidden=hidden, kernel_shape=3),
-      exit_bijector_fn=tfb.GlowDefaultExitNetwork,
-      grab_after_block=(0.5,) * (levels - 1) + (0.,),  # tfb's default.
-      use_actnorm=True,
-      seed=args.seed)
-  size = 1
-  for d in args.image_shape:
-    size *= d
-  # tfb.Glow's forward is latent -> image; Shift(0.5) makes it model [0, 1]
-  # images centred on 0, as tfp_glow does with its internal Shift(-0.5).
-  return tfd.TransformedDistribution(
-      tfd.Sample(tfd.Normal(0., 1.), [size]),
-      tfb.Chain([tfb.Shift(0.5), glow]))
+  return baseline.tfb_glow(args.image_shape, args.num_levels, args.num_steps,
+                           args.hidden_channels, seed=args.seed)
 
 
 def _cells(tf, name, dists, args, store_dists=None):
@@ -262,6 +246,7 @@ def run_flow(args):
   """Measures one flow; returns its result dict (the child's JSON line)."""
   import numpy as np  # pylint: disable=g-import-not-at-top
   tf = _import_tf(args.threads)
+  from tfp_glow import dequantization  # pylint: disable=g-import-not-at-top
   load_start = common.load_average()
   rng = np.random.default_rng(args.seed)
   pixels = rng.integers(0, 256, size=(args.batch,) + tuple(args.image_shape))
@@ -332,9 +317,8 @@ def run_flow(args):
   return dict(
       flow=args.flow, config=_config(args), params=params,
       conv_kernel_params=conv_params, build_s=build_s, init_s=init_s,
-      initial_bits_per_dim=float(
-          -np.mean(initial_log_prob) / (np.prod(args.image_shape) *
-                                        np.log(2.)) + 8.),
+      initial_bits_per_dim=float(dequantization.log_prob_to_bits_per_dim(
+          np.mean(initial_log_prob), np.prod(args.image_shape), n_bits=8)),
       cells=results, peak_rss_mb=common.peak_rss_mb(),
       load_average=[load_start, common.load_average()],
       tf_version=tf.__version__)

@@ -15,11 +15,22 @@ __all__ = ['Conv2D', 'ZeroConv2D', 'conv1x1', 'conv2d_nhwc', 'conv3x3']
 def conv2d_nhwc(x, kernel):
   """`tf.nn.conv2d` with 'SAME' padding over any number of batch dimensions."""
   if x.shape.rank == 4:
-    return tf.nn.conv2d(x, kernel, strides=1, padding='SAME')
+    return _conv2d_same(x, kernel)
   shape = tf.shape(x)
   flat = tf.reshape(x, tf.concat([[-1], shape[-3:]], axis=0))
-  y = tf.nn.conv2d(flat, kernel, strides=1, padding='SAME')
+  y = _conv2d_same(flat, kernel)
   return tf.reshape(y, tf.concat([shape[:-1], tf.shape(y)[-1:]], axis=0))
+
+
+def _conv2d_same(x, kernel):
+  """`tf.nn.conv2d(x, kernel)`, 'SAME', stride 1, on `[N, H, W, C]`.
+
+  The reshape gives an empty batch its `[0, H, W, O]` shape: TensorFlow's
+  CPU kernel returns `[0, H, W, C]` for it. For any other batch it only
+  restates the shape (no copy).
+  """
+  y = tf.nn.conv2d(x, kernel, strides=1, padding='SAME')
+  return tf.reshape(y, one_pass.shape_with_last(x, [kernel.shape[-1]]))
 
 
 def conv1x1(x, kernel, bias=None, relu=False):
@@ -75,7 +86,7 @@ def conv3x3(x, kernel, bias=None, relu=False):
     k = tf.reshape(kernel, [1, 1, 9 * cin, cout])
     return conv1x1(_spread(x, 1), k, bias, relu)
   else:
-    y = tf.nn.conv2d(x, kernel, strides=1, padding='SAME')
+    y = _conv2d_same(x, kernel)
   return _bias_relu(y, bias, relu)
 
 

@@ -11,17 +11,23 @@ import pytest
 import tensorflow as tf
 
 import tfp_glow
+from tests import checks
 from tfp_glow import export
 
 N_BITS = 5
 
 
 @pytest.fixture(scope='module')
-def exported(small_glow, tmp_path_factory):
+def exported(tmp_path_factory):
+  dist = tfp_glow.glow((8, 8, 3), num_levels=2, num_steps=2,
+                       hidden_channels=16, seed=0)
+  # Random weights: with fresh (zero) coupling outputs, a comparison of the
+  # export with the model could not see the coupling networks.
+  checks.randomize(dist, seed=3)
   base = str(tmp_path_factory.mktemp('export'))
-  path = export.save(small_glow, base, n_bits=N_BITS, step=7,
+  path = export.save(dist, base, n_bits=N_BITS, step=7,
                      config=dict(dataset='unit-test'))
-  return small_glow, base, path
+  return dist, base, path
 
 
 def _images(n=3, seed=0):
@@ -107,6 +113,44 @@ def test_bad_inputs_are_rejected_with_clear_errors(exported):
   with pytest.raises(tf.errors.InvalidArgumentError,
                      match='expected to be a uint8 tensor but is a float'):
     serve(images=tf.zeros([2, 8, 8, 3], tf.float32))
+
+
+def test_every_signature_takes_an_empty_batch(exported):
+  _, _, path = exported
+  m = tf.saved_model.load(path)
+  signatures = m.signatures
+  none_uint8 = tf.zeros([0, 8, 8, 3], tf.uint8)
+  none_float = tf.zeros([0, 8, 8, 3])
+  shapes = lambda out: {k: v.shape.as_list() for k, v in out.items()}
+  assert shapes(signatures['serving_default'](images=none_uint8)) == {
+      'bits_per_dim': [0], 'log_prob': [0]}
+  assert shapes(signatures['log_prob'](images=none_float)) == {
+      'log_prob': [0]}
+  assert shapes(signatures['encode'](images=none_float)) == {
+      'z': [0, 192], 'level_1': [0, 4, 4, 6], 'level_2': [0, 2, 2, 24]}
+  assert shapes(signatures['decode'](z=tf.zeros([0, 192]))) == {
+      'images': [0, 8, 8, 3]}
+  sample = signatures['sample'](n=tf.constant(0), temperature=tf.constant(
+      1.), seed=tf.constant(1, tf.int64))['images']
+  assert sample.shape == [0, 8, 8, 3] and sample.dtype == tf.uint8
+
+
+def test_rank_3_images_and_bad_temperatures_are_named(exported):
+  _, _, path = exported
+  m = tf.saved_model.load(path)
+  with pytest.raises(tf.errors.InvalidArgumentError,
+                     match=r'expected images of shape \[N, 8, 8, 3\], got '
+                     r'shape \[8 8 3\]'):
+    m.signatures['serving_default'](images=tf.zeros([8, 8, 3], tf.uint8))
+  for name in ('log_prob', 'encode'):
+    with pytest.raises(tf.errors.InvalidArgumentError,
+                       match=r'expected images of shape \[N, 8, 8, 3\]'):
+      m.signatures[name](images=tf.zeros([8, 8, 3]))
+  for temperature in (np.inf, np.nan, -1.):
+    with pytest.raises(tf.errors.InvalidArgumentError,
+                       match='`temperature` must be finite and >= 0'):
+      m.signatures['sample'](n=tf.constant(2), temperature=tf.constant(
+          temperature, tf.float32), seed=tf.constant(1, tf.int64))
 
 
 def test_saved_model_cli_runs_it(exported, tmp_path):

@@ -127,7 +127,7 @@ def test_bad_inputs_fail_clearly(saved, digits):
     saved.encode(np.zeros((2, 8, 8, 3), np.float32))
   with pytest.raises(ValueError, match=r'expected latents of shape \[N, 64\]'):
     saved.decode(np.zeros((2, 63), np.float32))
-  with pytest.raises(ValueError, match='`temperature` must be >= 0'):
+  with pytest.raises(ValueError, match='`temperature` must be finite and >= 0'):
     saved.sample(2, temperature=-1.)
 
 
@@ -268,6 +268,32 @@ def test_image_grid_size_and_layout():
   assert np.all(grid[8] == 255)
   with pytest.raises(TypeError, match='uint8'):
     latent.image_grid(tiles.astype(np.float32))
+
+
+def test_labelled_grid_enlarges_tiles_and_labels_every_row():
+  tiles = np.random.default_rng(0).integers(0, 256, (3, 2, 8, 8, 1), np.uint8)
+  scale = latent.grids.readable_scale(8)
+  assert 8 * scale >= latent.grids.READABLE_TILE_PIXELS > 8 * (scale - 1)
+  plain = latent.image_grid(tiles, scale=scale)
+  grid = latent.grids.labelled_grid(tiles, ['T = 0', 'T = 0.5', 'T = 1'],
+                                    title='samples', scale=scale)
+  height, width = plain.shape[:2]
+  assert grid.shape[0] > height and grid.shape[1] > width
+  # The tiles, enlarged (nearest neighbour), fill the bottom right.
+  np.testing.assert_array_equal(grid[-height:, -width:], plain)
+  np.testing.assert_array_equal(
+      grid[-8 * scale:, -8 * scale:, 0],
+      tiles[2, 1, :, :, 0].repeat(scale, 0).repeat(scale, 1))
+  margin = grid[-height:, :-width, 0]
+  for row in range(3):  # Ink (a label) beside each row of tiles.
+    band = margin[row * (8 * scale + 2):row * (8 * scale + 2) + 8 * scale]
+    assert (band < 128).any(), row
+  assert (grid[:-height, :, 0] < 128).any()  # The title.
+  # RGB tiles stay RGB; labels must match the rows.
+  assert latent.grids.labelled_grid(
+      np.zeros((1, 2, 8, 8, 3), np.uint8), ['a'], scale=2).shape[-1] == 3
+  with pytest.raises(ValueError, match='one label per row'):
+    latent.grids.labelled_grid(tiles, ['T = 0'])
 
 
 def test_fit_images_pads_resizes_and_converts():

@@ -19,6 +19,7 @@ import tensorflow_datasets as tfds
 
 import tfp_glow
 import train
+from train import callbacks as callbacks_lib
 from train import data as data_lib
 from train import flags as flags_lib
 from train import model as model_lib
@@ -366,7 +367,8 @@ def test_celeba_flags_on_mock_celeb_a(in_root, tmp_path):
   assert os.listdir(workdir / 'tensorboard' / 'train')
   assert os.listdir(workdir / 'tensorboard' / 'test')
   grid = tf.io.decode_png(tf.io.read_file(result['samples']))
-  assert grid.shape == (5 * 8, 2 * 8, 3)  # 5 temperatures x 2 samples.
+  # 5 temperatures x 2 samples, each 8x8 tile enlarged 12 times, labelled.
+  assert grid.shape[0] == 5 * 96 + 4 * 2 and grid.shape[1] > 2 * 96 + 2
   assert result['export'] == str(workdir / 'export' / '4')
   loaded = tf.saved_model.load(result['export'])
   bpd = loaded.signatures['serving_default'](
@@ -443,20 +445,20 @@ def test_sigterm_saves_a_checkpoint_and_the_rerun_resumes(tmp_path):
   workdir = tmp_path / 'killed'
   argv = [f'--workdir={workdir}', '--dataset=embedded_mnist',
           '--strategy=default', *TINY, '--checkpoint_every=1000',
-          '--log_every=1000', '--verbose=1']
+          '--log_every=2', '--verbose=1']
   process = subprocess.Popen(
       [sys.executable, '-m', 'train.main', *argv, '--train_steps=100000'],
       cwd=ROOT, env=dict(os.environ, PYTHONPATH=ROOT),
       stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
   try:
     deadline = time.time() + 120
-    # Wait until training steps run: the Keras progress bar shows a step.
+    # Wait until training steps run: the progress line of step 2.
     output = ''
-    while time.time() < deadline and 'bpd:' not in output:
+    while time.time() < deadline and 'step 2/' not in output:
       output += process.stdout.read1(4096) if hasattr(
           process.stdout, 'read1') else os.read(process.stdout.fileno(),
                                                  4096).decode()
-    assert 'bpd:' in output, output[-3000:]
+    assert 'step 2/' in output, output[-3000:]
     process.send_signal(signal.SIGTERM)
     rest, _ = process.communicate(timeout=120)
   finally:
@@ -473,10 +475,46 @@ def test_sigterm_saves_a_checkpoint_and_the_rerun_resumes(tmp_path):
   assert result['step'] == saved_step + 2 and np.isfinite(result['test_bpd'])
 
 
-def test_precision_flag_sets_the_compute_dtype():
-  from train import flags as flags_lib  # pylint: disable=g-import-not-at-top
-  from train import loop  # pylint: disable=g-import-not-at-top
+def test_sample_grid_is_enlarged_with_a_labelled_row_per_temperature(
+    small_glow, tmp_path):
+  path = callbacks_lib.save_grid(small_glow, str(tmp_path), 7, num_samples=3)
+  assert path == str(tmp_path / 'samples' / 'step_7.png')
+  grid = tf.io.decode_png(tf.io.read_file(path)).numpy()
+  rows = len(callbacks_lib.TEMPERATURES)
+  tile = 96  # 8x8 samples, enlarged 12 times (nearest neighbour).
+  assert grid.shape[0] == rows * tile + (rows - 1) * 2
+  samples = tf.round(model_lib.sample_images(
+      small_glow, callbacks_lib.TEMPERATURES, 3) * 255.).numpy()
+  right = grid[:, -(3 * tile + 2 * 2):]
+  for row in range(rows):
+    top = row * (tile + 2)
+    np.testing.assert_array_equal(  # The row's last sample.
+        right[top:top + tile, -tile:],
+        samples[row * 3 + 2].repeat(12, 0).repeat(12, 1))
+    label = grid[top:top + tile, :-right.shape[1]]
+    assert (label < 128).any(), f'no label beside row {row}'
+
+
+def _matmul_and_conv_dtypes(fn, *args):
+  """The dtypes (`T`) of the matrix products and convolutions `fn` traces to,
+  nested functions (while-loop bodies) included."""
+  graph = tf.function(fn).get_concrete_function(*args).graph.as_graph_def()
+  nodes = list(graph.node) + [n for f in graph.library.function
+                              for n in f.node_def]
+  return {tf.as_dtype(n.attr['T'].type).name for n in nodes
+          if n.op in ('Conv2D', 'MatMul', 'BatchMatMulV2')}
+
+
+@pytest.mark.parametrize('precision, network_dtype', [
+    ('float32', 'float32'), ('bfloat16', 'bfloat16')])
+def test_precision_flag_sets_the_compute_dtype(precision, network_dtype):
   config = flags_lib.Config(workdir='/tmp/unused', levels=1, depth=1,
-                            width=4, precision='bfloat16')
-  dist = loop.build_flow(config, (8, 8, 1))
-  assert dist.config['compute_dtype'] == 'bfloat16'
+                            width=4, precision=precision)
+  dist = train.build_flow(config, (8, 8, 1))
+  images = tf.zeros([2, 8, 8, 1], tf.uint8)
+  dtypes = _matmul_and_conv_dtypes(
+      lambda x: tfp_glow.bits_per_dim(dist, x, 5, seed=[0, 0]), images)
+  # The coupling network's products run in the compute dtype; the rest of
+  # the flow (1x1 convolutions, priors, log-dets) stays float32.
+  assert network_dtype in dtypes and 'float32' in dtypes
+  assert dtypes <= {'float32', network_dtype}

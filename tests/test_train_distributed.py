@@ -28,6 +28,20 @@ SCRIPT = textwrap.dedent("""
     import numpy as np
     import train
     from train import flags
+    from train import model as model_lib
+
+    def values(dist):  # Each variable's value on every replica.
+      return {str(i): np.stack([np.asarray(x) for x in
+                                getattr(v, 'values', None) or [v.numpy()]])
+              for i, v in enumerate(dist.variables)}
+
+    # The weights as training starts (ActNorm initialized), on every replica.
+    before = {}
+    fit = model_lib.GlowTrainer.fit
+    def recording_fit(self, *args, **kwargs):
+      before.update(values(self.dist))
+      return fit(self, *args, **kwargs)
+    model_lib.GlowTrainer.fit = recording_fit
     config = flags.parse([
         f'--workdir={workdir}', '--dataset=embedded_mnist', '--image_size=8',
         '--levels=2', '--depth=1', '--width=8', '--batch_size=8',
@@ -38,12 +52,10 @@ SCRIPT = textwrap.dedent("""
     strategy = tf.distribute.get_strategy()
     result = train.run(config)
     dist = result['dist']
-    replicas = {}
-    for i, v in enumerate(dist.variables):
-      values = [np.asarray(x) for x in
-                getattr(v, 'values', None) or [v.numpy()]]
-      replicas[str(i)] = np.stack(values)
-    np.savez(out, **replicas)
+    trainable = [str(i) for i, v in enumerate(dist.variables) if v.trainable]
+    np.savez(out, **values(dist), **{'before_' + k: v
+                                     for k, v in before.items()},
+             trainable=np.array(trainable))
     print(json.dumps(dict(step=result['step'], test_bpd=result['test_bpd'],
                           checkpoint=result['checkpoint'])))
 """)
@@ -60,7 +72,9 @@ def _run(mode, workdir, out, env=None):
 def _finish(process):
   output, _ = process.communicate(timeout=300)
   assert process.returncode == 0, output[-4000:]
-  return json.loads(output.strip().splitlines()[-1])
+  # The result is the last JSON line; TensorFlow may log after it.
+  return json.loads(next(line for line in reversed(output.splitlines())
+                         if line.startswith('{')))
 
 
 def _free_ports(n):
@@ -78,14 +92,23 @@ def test_mirrored_two_devices_identical_replicas(tmp_path):
   result = _finish(_run('mirrored', tmp_path / 'work', out))
   assert result['step'] == 3 and np.isfinite(result['test_bpd'])
   weights = np.load(out)
-  assert len(weights.files) > 10
+  assert len(weights.files) > 20
   for name in weights.files:
+    if name == 'trainable':
+      continue
     values = weights[name]
     assert values.shape[0] == 2, 'expected a value per replica'
     np.testing.assert_array_equal(values[0], values[1])
-  # ActNorm was initialized (identically, above) and training moved weights.
-  assert any(values.dtype == bool and values.all()
-             for values in weights.values())
+  _assert_training_moved_the_weights(weights)
+
+
+def _assert_training_moved_the_weights(weights):
+  """Every trainable variable differs from its value as training began."""
+  trainable = list(weights['trainable'])
+  assert len(trainable) > 10
+  unmoved = [name for name in trainable
+             if np.array_equal(weights[name], weights['before_' + name])]
+  assert not unmoved, f'variables training did not change: {unmoved}'
 
 
 def test_multi_worker_two_processes_identical_weights(tmp_path):
@@ -109,6 +132,7 @@ def test_multi_worker_two_processes_identical_weights(tmp_path):
   assert chief.files == other.files and len(chief.files) > 10
   for name in chief.files:
     np.testing.assert_array_equal(chief[name], other[name])
+  _assert_training_moved_the_weights(chief)
   # Only the chief wrote into the workdir; the other's scratch is gone.
   assert results[0]['checkpoint'].endswith('ckpt-3')
   assert sorted(os.listdir(tmp_path / 'work' / 'checkpoints'))[0] == (

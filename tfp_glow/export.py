@@ -25,12 +25,13 @@ signature but `config`: `labels`, int32 `[N]` (`[n]` for `sample`); and has
 one more signature, `classify`: `images` float32 -> `logits` `[N, classes]`
 of openai/glow's classifier head on the top latent (`tfp_glow.classifier`).
 
-A wrong image size or channel count fails with a message naming the expected
-and the received shape.
+A wrong image rank, size or channel count fails with a message naming the
+expected shape `[N, H, W, C]` and the received one. A batch of 0 images (or
+`n = 0`) gives empty outputs of the right shape. `temperature` must be finite
+and >= 0.
 """
 
 import json
-import math
 import os
 import re
 import tempfile
@@ -41,7 +42,8 @@ from tfp_glow import classifier
 from tfp_glow import codec
 from tfp_glow import dequantization
 
-__all__ = ['find_saved_model', 'latest_version', 'load_config', 'save']
+__all__ = ['find_saved_model', 'latest_version', 'load_config', 'save',
+           'write_version']
 
 _VERSION = re.compile(r'^\d+$')
 
@@ -63,10 +65,10 @@ class _ServingModule(tf.Module):
     self._conditional = bool(dist.num_classes)
     labels = ([tf.TensorSpec([None], tf.int32, name='labels')]
               if self._conditional else [])
-    images_uint8 = tf.TensorSpec([None, None, None, None], tf.uint8,
-                                 name='images')
-    images_float = tf.TensorSpec([None, None, None, None], tf.float32,
-                                 name='images')
+    # Any shape: `_check_images` names the expected one. (A rank-4 spec would
+    # let a rank-3 batch through to shape arithmetic folded for rank 4.)
+    images_uint8 = tf.TensorSpec(None, tf.uint8, name='images')
+    images_float = tf.TensorSpec(None, tf.float32, name='images')
     self.serving_default = tf.function(
         self._serving_default, input_signature=[images_uint8] + labels)
     self.log_prob = tf.function(
@@ -107,38 +109,63 @@ class _ServingModule(tf.Module):
       return {}
     return {'bijector_kwargs': {'conditional_input': labels}}
 
+  def _unless_empty(self, batch_size, outputs, empty_outputs):
+    """`outputs()` for a batch of `batch_size > 0`, else `empty_outputs()`.
+
+    A batch of 0 never reaches the flow: TensorFlow's CPU convolution gives
+    an empty batch the input's channel count, which breaks the next op.
+    """
+    return tf.cond(batch_size > 0, outputs, empty_outputs)
+
   def _serving_default(self, images, labels=None):
     images = self._check_images(images)
-    x = dequantization.dequantize(images, self._n_bits, seed='midpoint',
-                                  dtype=self.dist.dtype)
-    log_prob = self.dist.log_prob(
-        x, **self._label_kwargs(labels)) - self._size * math.log(
-            2.**self._n_bits)
-    return {'bits_per_dim': tf.cast(-log_prob / (self._size * math.log(2.)),
-                                    tf.float32),
-            'log_prob': tf.cast(log_prob, tf.float32)}
+
+    def outputs():
+      x = dequantization.dequantize(images, self._n_bits, seed='midpoint',
+                                    dtype=self.dist.dtype)
+      log_prob = self.dist.log_prob(x, **self._label_kwargs(labels))
+      bits_per_dim = dequantization.log_prob_to_bits_per_dim(
+          log_prob, self._size, self._n_bits)
+      discrete_log_prob = dequantization.discrete_log_prob(
+          log_prob, self._size, self._n_bits)
+      return {'bits_per_dim': tf.cast(bits_per_dim, tf.float32),
+              'log_prob': tf.cast(discrete_log_prob, tf.float32)}
+
+    return self._unless_empty(tf.shape(images)[0], outputs, lambda: {
+        'bits_per_dim': tf.zeros([0]), 'log_prob': tf.zeros([0])})
 
   def _log_prob(self, images, labels=None):
     images = tf.cast(self._check_images(images), self.dist.dtype)
-    return {'log_prob': tf.cast(
-        self.dist.log_prob(images, **self._label_kwargs(labels)), tf.float32)}
+    return self._unless_empty(
+        tf.shape(images)[0],
+        lambda: {'log_prob': tf.cast(self.dist.log_prob(
+            images, **self._label_kwargs(labels)), tf.float32)},
+        lambda: {'log_prob': tf.zeros([0])})
 
   def _sample(self, n, temperature, seed, labels=None):
     tf.debugging.assert_non_negative(n, message='`n` must be >= 0')
-    tf.debugging.assert_non_negative(
-        temperature, message='`temperature` must be >= 0')
-    x = codec.sample(self.dist, n, temperature,
-                     seed=tf.stack([seed, tf.constant(0, tf.int64)]),
-                     labels=labels)
-    return {'images': to_uint8(x, self._n_bits)}
+    temperature = codec.check_temperature(temperature, self.dist.dtype)
+    return self._unless_empty(
+        n,
+        lambda: {'images': dequantization.to_uint8(codec.sample(
+            self.dist, n, temperature, seed=seed, labels=labels),
+                                                   self._n_bits)},
+        lambda: {'images': tf.zeros([0] + self._shape, tf.uint8)})
 
   def _encode(self, images, labels=None):
     images = tf.cast(self._check_images(images), self.dist.dtype)
-    z, levels = codec.encode(self.dist, images, labels=labels)
-    out = {'z': tf.cast(z, tf.float32)}
-    for i, level in enumerate(levels):
-      out[f'level_{i + 1}'] = tf.cast(level, tf.float32)
-    return out
+
+    def outputs(z, levels):
+      out = {'z': tf.cast(z, tf.float32)}
+      for i, level in enumerate(levels):
+        out[f'level_{i + 1}'] = tf.cast(level, tf.float32)
+      return out
+
+    return self._unless_empty(
+        tf.shape(images)[0],
+        lambda: outputs(*codec.encode(self.dist, images, labels=labels)),
+        lambda: outputs(tf.zeros([0, self._size]), [
+            tf.zeros([0, *shape]) for shape in self.dist.latent_shapes]))
 
   def _decode(self, z, labels=None):
     check = tf.debugging.Assert(
@@ -147,24 +174,23 @@ class _ServingModule(tf.Module):
                            (self._size, tf.shape(z)))])
     with tf.control_dependencies([check]):
       z = tf.ensure_shape(tf.identity(z), [None, self._size])
-    x = codec.decode(self.dist, tf.cast(z, self.dist.dtype), labels=labels)
-    return {'images': tf.cast(x, tf.float32)}
+    return self._unless_empty(
+        tf.shape(z)[0],
+        lambda: {'images': tf.cast(codec.decode(
+            self.dist, tf.cast(z, self.dist.dtype), labels=labels),
+                                   tf.float32)},
+        lambda: {'images': tf.zeros([0] + self._shape)})
 
   def _classify(self, images):
     images = tf.cast(self._check_images(images), self.dist.dtype)
-    return {'logits': tf.cast(classifier.class_logits(self.dist, images),
-                              tf.float32)}
+    return self._unless_empty(
+        tf.shape(images)[0],
+        lambda: {'logits': tf.cast(classifier.class_logits(self.dist, images),
+                                   tf.float32)},
+        lambda: {'logits': tf.zeros([0, self.dist.num_classes])})
 
   def _config(self):
     return {'config': tf.constant(self._config_json)}
-
-
-def to_uint8(x, n_bits):
-  """Images in `[0, 1]` -> uint8 pixels at `n_bits` (openai's postprocess)."""
-  n_bins = 2.**n_bits
-  x = tf.where(tf.math.is_finite(x), x, tf.zeros_like(x))  # NaN -> 0
-  bins = tf.clip_by_value(tf.floor(x * n_bins), 0., n_bins - 1.)
-  return tf.cast(bins * (256. / n_bins), tf.uint8)
 
 
 def latest_version(export_dir):
@@ -210,11 +236,6 @@ def save(dist, export_dir, n_bits, step=None, config=None):
   if step is None:
     latest = latest_version(export_dir)
     step = 1 if latest is None else int(os.path.basename(latest)) + 1
-  version_dir = os.path.join(export_dir, str(int(step)))
-  if tf.io.gfile.exists(version_dir):
-    raise FileExistsError(
-        f'{version_dir} exists already; versions are never overwritten. '
-        'Choose another step or export directory.')
   full_config = dict(dist.config)
   full_config.update(config or {})
   full_config.update(image_shape=list(dist.image_shape), n_bits=n_bits,
@@ -225,10 +246,26 @@ def save(dist, export_dir, n_bits, step=None, config=None):
       'serving_default', 'log_prob', 'sample', 'encode', 'decode', 'config')}
   if dist.num_classes:
     signatures['classify'] = module.classify
+  return write_version(module, export_dir, step, signatures)
+
+
+def write_version(module, export_dir, version, signatures):
+  """Saves `module` as the SavedModel `export_dir/<version>/`; returns it.
+
+  Written beside the target, then renamed into place: a reader (TF Serving
+  polls the directory) never sees a half-written version.
+
+  Raises:
+    FileExistsError: `export_dir/<version>` exists already; nothing is
+      written.
+  """
+  version_dir = os.path.join(export_dir, str(int(version)))
+  if tf.io.gfile.exists(version_dir):
+    raise FileExistsError(
+        f'{version_dir} exists already; versions are never overwritten. '
+        'Choose another step or export directory.')
   tf.io.gfile.makedirs(export_dir)
-  # Write beside the target, then rename: a reader (TF Serving polls the
-  # directory) never sees a half-written version.
-  tmp = tempfile.mkdtemp(prefix=f'.tmp-{step}-', dir=export_dir)
+  tmp = tempfile.mkdtemp(prefix=f'.tmp-{int(version)}-', dir=export_dir)
   tf.saved_model.save(module, tmp, signatures=signatures)
   os.rename(tmp, version_dir)
   return version_dir

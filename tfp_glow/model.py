@@ -149,6 +149,12 @@ class GlowDistribution(tfd.TransformedDistribution):
     # return the value (and the gradient-less result) of the first call, even
     # after the weights changed. Within the call the cache still shares each
     # coupling network's output between the inverse and its log-det.
+    batch = value.shape[:-3]
+    if batch.is_fully_defined() and batch.num_elements() == 0:
+      # No images: no density to compute. (Eager, the flow handles an empty
+      # batch too; in a graph, Grappler drops the reshape that corrects
+      # TensorFlow's CPU conv2d output shape for one, see bijectors.conv.)
+      return tf.zeros(batch, self.dtype)
     return super()._log_prob(tf.identity(value), **kwargs)
 
   def log_prob(self, value, name='log_prob', **kwargs):

@@ -12,9 +12,11 @@ import numpy as np
 import tensorflow as tf
 from tensorflow.core.framework import summary_pb2
 
+from tfp_glow import preprocessing
+from tfp_glow.latent import grids
 from train import model as model_lib
 
-__all__ = ['write_png', 'write_scalar', 'Checkpoints', 'GracefulStop', 'NanStop', 'SampleGrids',
+__all__ = ['write_png', 'write_png_file', 'write_scalar', 'Checkpoints', 'GracefulStop', 'NanStop', 'SampleGrids',
            'Scalars', 'StepLimit', 'TEMPERATURES', 'catch_signals',
            'save_grid']
 
@@ -122,21 +124,25 @@ def catch_signals():
       signal.signal(signum, old)
 
 
-class Scalars(keras.callbacks.Callback):
+class Scalars(_StepCallback):
   """TensorBoard scalars every epoch (`--log_every` steps) and metrics.jsonl.
 
   Train: `bpd`, `grad_norm` (means over the applied steps: null when every
   step of the epoch was skipped), `learning_rate`, `images_per_second`,
   `skipped_steps` (the run's total); test (from `fit`'s validation): `bpd`.
   Each record also
-  goes to `<workdir>/metrics.jsonl` with the wall time since the run began.
+  goes to `<workdir>/metrics.jsonl` with the wall time since the run began,
+  and to each of `listeners` (functions of the record, e.g.
+  `train.progress.ProgressLines`).
   """
 
-  def __init__(self, workdir, global_batch_size, start_time, chief=True):
+  def __init__(self, workdir, global_batch_size, start_time, chief=True,
+               listeners=()):
     super().__init__()
     self.batch_size = global_batch_size
     self.start_time = start_time
     self.chief = chief
+    self.listeners = list(listeners)
     self.path = os.path.join(workdir, 'metrics.jsonl')
     if chief:
       self.train_writer = tf.summary.create_file_writer(
@@ -145,15 +151,12 @@ class Scalars(keras.callbacks.Callback):
           os.path.join(workdir, 'tensorboard', 'test'))
 
   def on_train_begin(self, logs=None):
-    self.global_step = int(self.model.step.numpy())
+    super().on_train_begin(logs)
     self.skipped = int(self.model.skipped.numpy())
 
   def on_epoch_begin(self, epoch, logs=None):
     self.epoch_start = time.time()
     self.epoch_start_step = self.global_step
-
-  def on_train_batch_end(self, batch, logs=None):
-    self.global_step += 1
 
   def on_epoch_end(self, epoch, logs=None):
     logs = {k: float(np.asarray(v)) for k, v in (logs or {}).items()}
@@ -176,9 +179,12 @@ class Scalars(keras.callbacks.Callback):
     self.write(record)
 
   def write(self, record):
-    """Writes a record's scalars to TensorBoard and metrics.jsonl (chief)."""
+    """Writes a record's scalars to TensorBoard, metrics.jsonl and the
+    listeners (chief)."""
     if not self.chief:
       return
+    for listener in self.listeners:
+      listener(record)
     step = record['step']
     names = dict(train_bpd='bits_per_dim', grad_norm='gradient_norm',
                  learning_rate='learning_rate',
@@ -197,11 +203,12 @@ class Scalars(keras.callbacks.Callback):
       f.write(json.dumps(record) + '\n')
 
 
-class SampleGrids(keras.callbacks.Callback):
+class SampleGrids(_StepCallback):
   """Sample grids at temperatures 0 to 1 every `every` steps (0: none here).
 
-  Rows are temperatures (`TEMPERATURES`), columns samples; written to
-  TensorBoard (`samples`) and `<workdir>/samples/step_<step>.png`.
+  Rows are temperatures (`TEMPERATURES`, labelled), columns samples, tiles
+  enlarged to a readable size; written to TensorBoard (`samples`) and
+  `<workdir>/samples/step_<step>.png`.
   """
 
   def __init__(self, workdir, every, num_samples, seed=0, chief=True):
@@ -210,11 +217,8 @@ class SampleGrids(keras.callbacks.Callback):
     self.num_samples, self.seed, self.chief = num_samples, seed, chief
 
   def on_train_begin(self, logs=None):
-    self.global_step = int(self.model.step.numpy())
+    super().on_train_begin(logs)
     self.last = self.global_step
-
-  def on_train_batch_end(self, batch, logs=None):
-    self.global_step += 1
 
   def on_epoch_end(self, epoch, logs=None):
     if self.every and self.global_step - self.last >= self.every:
@@ -225,21 +229,33 @@ class SampleGrids(keras.callbacks.Callback):
 
 
 def save_grid(dist, workdir, step, num_samples, seed=0):
-  """Writes one grid of samples at `TEMPERATURES`; returns the PNG path."""
+  """Writes one grid of samples at `TEMPERATURES`; returns the PNG path.
+
+  Rows are temperatures, labelled; tiles are enlarged to a readable size
+  (`tfp_glow.latent.grids.readable_scale`). The same picture goes to
+  TensorBoard.
+  """
   images = model_lib.sample_images(dist, TEMPERATURES, num_samples, seed)
-  images = tf.cast(tf.round(images * 255.), tf.uint8).numpy()
-  rows = len(TEMPERATURES)
-  h, w, c = images.shape[1:]
-  grid = images.reshape(rows, num_samples, h, w, c).transpose(
-      0, 2, 1, 3, 4).reshape(rows * h, num_samples * w, c)
-  path = os.path.join(workdir, 'samples', f'step_{step}.png')
-  tf.io.gfile.makedirs(os.path.dirname(path))
-  tf.io.write_file(path, tf.io.encode_png(grid))
+  images = preprocessing.round_to_uint8(images * 255.).numpy()
+  tiles = images.reshape(len(TEMPERATURES), num_samples, *images.shape[1:])
+  grid = grids.labelled_grid(
+      tiles, [f'T = {t:g}' for t in TEMPERATURES],
+      scale=grids.readable_scale(images.shape[1]))
+  path = write_png_file(os.path.join(workdir, 'samples', f'step_{step}.png'),
+                        grid)
   writer = tf.summary.create_file_writer(
       os.path.join(workdir, 'tensorboard', 'train'))
   with writer.as_default(step=step):
     write_png('samples_temperature_0_to_1', grid)
   writer.flush()
+  return path
+
+
+def write_png_file(path, image):
+  """Writes a uint8 `[H, W, C]` image as a PNG (any tf.io.gfile path, its
+  directory made); returns the path."""
+  tf.io.gfile.makedirs(os.path.dirname(path))
+  tf.io.write_file(path, tf.io.encode_png(image))
   return path
 
 

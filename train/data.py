@@ -15,6 +15,7 @@ import zlib
 import tensorflow as tf
 
 from tfp_glow import embedded_data
+from tfp_glow import preprocessing
 from tfp_glow import tfds_features
 from train import bad_images as bad_images_lib
 from train import flags as flags_lib
@@ -71,8 +72,9 @@ def load(config):
   train, test = [map_images(ds, lambda x, t=t: _resize(x, config, t))
                  for ds, t in ((train, True), (test, False))]
   if config.channels:
-    train, test = [map_images(ds, lambda x: _to_channels(x, config.channels))
-                   for ds in (train, test)]
+    train, test = [
+        map_images(ds, lambda x: preprocessing.to_channels(x, config.channels))
+        for ds in (train, test)]
   if num_classes:
     train, test = [check_labels(ds, num_classes) for ds in (train, test)]
   return Data(train, _limit(test, config), image_spec(train).shape,
@@ -145,10 +147,12 @@ def tfds_dataset(config):
   instructions = (getattr(builder, 'MANUAL_DOWNLOAD_INSTRUCTIONS', None) or
                   '').strip()
   if not builder.is_prepared():
-    # (tfds.testing.mock_data replaces the download: nothing to reach.)
+    # (tfds.testing.mock_data replaces the download: nothing to reach; a
+    # manual-download dataset is prepared from its files, and missing ones
+    # are the error to report.)
     mocked = type(builder).download_and_prepare.__module__.startswith(
         'tensorflow_datasets.testing')
-    offline = (config.download and not mocked and
+    offline = (config.download and not mocked and not instructions and
                offline_check.offline_reason())
     if not config.download or offline:
       raise DatasetError(
@@ -288,7 +292,8 @@ def image_folder_dataset(path, crop_size, channels=3, split=None,
       scale = crop_size / tf.cast(short, tf.float32)
       size = tf.cast(tf.math.ceil(tf.cast(shape[:2], tf.float32) * scale),
                      tf.int32)
-      return _round_uint8(tf.image.resize(tf.cast(image, tf.float32), size))
+      return preprocessing.round_to_uint8(
+          tf.image.resize(tf.cast(image, tf.float32), size))
 
     image = tf.cond(short < crop_size, upscale, lambda: image)
     image = tf.image.random_crop(image, [crop_size, crop_size, channels],
@@ -373,37 +378,11 @@ def _image_key(features):
 def _resize(image, config, train):
   """A raw image -> `[image_size, image_size, C]` uint8 (see --crop)."""
   size = config.image_size
-  shape = image.shape
   if config.crop == 'random':
-    return tf.image.random_crop(image, [size, size, shape[-1]],
+    return tf.image.random_crop(image, [size, size, image.shape[-1]],
                                 seed=config.seed if train else 1)
-  if config.crop == 'center':
-    height, width = tf.shape(image)[0], tf.shape(image)[1]
-    side = (tf.constant(config.crop_size) if config.crop_size else
-            tf.minimum(height, width))
-    image = tf.image.crop_to_bounding_box(
-        image, (height - side) // 2, (width - side) // 2, side, side)
-  elif shape[0] is not None and shape[0] <= size and shape[1] <= size:
-    # Smaller images are padded, as openai/glow pads MNIST 28x28 -> 32x32.
-    pad_h, pad_w = size - shape[0], size - shape[1]
-    return tf.pad(image, [[pad_h // 2, pad_h - pad_h // 2],
-                          [pad_w // 2, pad_w - pad_w // 2], [0, 0]])
-  # Area averaging, the standard way to downsample CelebA for flows.
-  resized = tf.image.resize(tf.cast(image, tf.float32), [size, size],
-                            method='area')
-  return tf.ensure_shape(_round_uint8(resized), [size, size, shape[-1]])
-
-
-def _round_uint8(x):
-  return tf.cast(tf.clip_by_value(tf.round(x), 0., 255.), tf.uint8)
-
-
-def _to_channels(image, channels):
-  if image.shape[-1] == channels:
-    return image
-  if channels == 1:
-    return _round_uint8(tf.image.rgb_to_grayscale(tf.cast(image, tf.float32)))
-  return tf.image.grayscale_to_rgb(image)
+  return preprocessing.fit_image(image, (size, size, None), config.crop,
+                                 config.crop_size)
 
 
 def _limit(test, config):

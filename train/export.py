@@ -10,13 +10,14 @@ place, and an existing version is never overwritten.
 
 import json
 import os
-import tempfile
 
 import tensorflow as tf
 
 import tfp_glow
 from tfp_glow import console
 from tfp_glow import export as tfp_glow_export
+from train import flags as flags_lib
+from train import flow as flow_lib
 
 __all__ = ['export']
 
@@ -33,12 +34,7 @@ def export(dist, workdir, n_bits, step, config=None, chief=True, worker=0):
     export_dir = os.path.join(workdir, 'tmp', f'worker_{worker}', 'export')
   if tf.io.gfile.exists(os.path.join(export_dir, str(int(step)))):
     return None
-  config = json.loads(json.dumps(config or {}, default=str))
-  if isinstance(dist, tfp_glow.GlowDistribution):
-    path = tfp_glow_export.save(dist, export_dir, n_bits, step=step,
-                                config=config)
-  else:
-    path = _save_minimal(dist, export_dir, step, config)
+  path = _save(dist, export_dir, n_bits, step, config or {})
   if not chief:
     tf.io.gfile.rmtree(export_dir)
     return None
@@ -58,15 +54,15 @@ class _LogProbModule(tf.Module):
                                         name='images')])
 
 
-def _save_minimal(dist, export_dir, step, config):
-  version_dir = os.path.join(export_dir, str(int(step)))
+def _save(dist, export_dir, n_bits, step, config):
+  """`tfp_glow.export.save`, or the baseline's minimal SavedModel."""
+  config = json.loads(json.dumps(config, default=str))
+  if isinstance(dist, tfp_glow.GlowDistribution):
+    return tfp_glow_export.save(dist, export_dir, n_bits, step=step,
+                                config=config)
   module = _LogProbModule(dist, dict(dist.config, step=int(step), **config))
-  tf.io.gfile.makedirs(export_dir)
-  tmp = tempfile.mkdtemp(prefix=f'.tmp-{step}-', dir=export_dir)
-  tf.saved_model.save(module, tmp, signatures={
+  return tfp_glow_export.write_version(module, export_dir, step, signatures={
       'serving_default': module.log_prob, 'log_prob': module.log_prob})
-  os.rename(tmp, version_dir)
-  return version_dir
 
 
 def export_workdir(workdir, export_dir=None):
@@ -81,8 +77,6 @@ def export_workdir(workdir, export_dir=None):
     FileNotFoundError: no config or no checkpoint in `workdir`.
     FileExistsError: `<export_dir>/<step>` exists already.
   """
-  from train import flags as flags_lib  # pylint: disable=g-import-not-at-top
-  from train import loop  # pylint: disable=g-import-not-at-top
   config_path = os.path.join(workdir, 'config.json')
   if not tf.io.gfile.exists(config_path):
     raise FileNotFoundError(
@@ -95,15 +89,12 @@ def export_workdir(workdir, export_dir=None):
     raise FileNotFoundError(f'no checkpoint in {workdir}/checkpoints/.')
   step = int(tf.train.load_checkpoint(latest).get_tensor(
       'step/.ATTRIBUTES/VARIABLE_VALUE'))
-  with tf.io.gfile.GFile(os.path.join(workdir, loop.IMAGE_SHAPE_FILE)) as f:
+  with tf.io.gfile.GFile(os.path.join(workdir, flow_lib.IMAGE_SHAPE_FILE)) as f:
     image_shape = json.load(f)['image_shape']
-  dist = loop.build_flow(config, image_shape)
+  dist = flow_lib.build_flow(config, image_shape)
   tf.train.Checkpoint(dist=dist).restore(latest).expect_partial()
   export_dir = export_dir or os.path.join(workdir, 'export')
-  if not isinstance(dist, tfp_glow.GlowDistribution):
-    return _save_minimal(dist, export_dir, step, dict(vars(config)))
-  return tfp_glow_export.save(dist, export_dir, config.n_bits, step=step,
-                              config=dict(vars(config)))
+  return _save(dist, export_dir, config.n_bits, step, dict(vars(config)))
 
 
 def main(argv=None):

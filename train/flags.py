@@ -178,7 +178,7 @@ _HELP = dict(
     'TF_CONFIG names several workers), default, mirrored, multi_worker, tpu.',
     tpu='TPU address or name for --strategy=tpu ("" = local/auto).',
     jit_compile='XLA-compile the train step.',
-    log_every='Steps between TensorBoard scalars and progress-bar epochs.',
+    log_every='Steps between TensorBoard scalars and progress lines.',
     eval_every='Steps between test-set evaluations; 0 = only at the end.',
     checkpoint_every='Steps between checkpoints (one is also written at '
     'the end and on SIGTERM/Ctrl-C).',
@@ -186,7 +186,9 @@ _HELP = dict(
     sample_every='Steps between sample grids; 0 = only at the end.',
     num_samples='Samples per temperature in the grids.',
     export='Write a SavedModel to <workdir>/export/<step>/ at the end.',
-    verbose='Keras progress bar: 0 silent, 1 bar, 2 one line per epoch.',
+    verbose='1: a line saying what the run trains on (CPU, GPUs, TPU), then '
+    'one every --log_every steps (step/--train_steps, images/s, train and '
+    'test bits/dim, time); 0: neither. The end of the run is always shown.',
 )
 
 _ENUMS = dict(strategy=STRATEGIES, optimizer=OPTIMIZERS, flow=FLOWS,
@@ -284,6 +286,8 @@ def validate(config):
                'num_samples'):
     if getattr(config, name) < 1:
       fail(f'--{name} must be positive, got {getattr(config, name)}.')
+  if config.verbose not in (0, 1):
+    fail(f'--verbose must be 0 or 1, got {config.verbose}.')
   for name in ('eval_every', 'sample_every', 'max_test_examples'):
     if getattr(config, name) < 0:
       fail(f'--{name} must be >= 0, got {getattr(config, name)}.')

@@ -6,9 +6,11 @@
               or ActNorm data-dependent init on the first batch in
               cross-replica context (identical on every replica and worker)
     fit       Keras fit, one "epoch" per --log_every steps, until the global
-              step reaches --train_steps; callbacks checkpoint, log, sample,
-              stop on SIGTERM/Ctrl-C and apply --nan_policy
-    end       final checkpoint, test bits/dim, sample grid, SavedModel
+              step reaches --train_steps; callbacks checkpoint, log (a
+              progress line, `train.progress`, instead of Keras' bar),
+              sample, stop on SIGTERM/Ctrl-C and apply --nan_policy
+    end       final checkpoint, test bits/dim, sample grid, interpolation
+              and reconstruction figures (`train.end_figures`), SavedModel
 """
 
 import contextlib
@@ -24,35 +26,21 @@ from train import baseline
 from train import callbacks as callbacks_lib
 from train import checkpoint as checkpoint_lib
 from train import data as data_lib
+from train import end_figures
 from train import export as export_lib
 from train import flags as flags_lib
+from train import flow as flow_lib
 from train import model as model_lib
 from train import optim
+from train import progress
 from train import resume_check
 from train import run_verdict
 from train import stale_temporaries
 from train import strategy as strategy_lib
 from train import workdir_lock
 
-__all__ = ['build_flow', 'run', 'IMAGE_SHAPE_FILE']
+__all__ = ['run']
 
-IMAGE_SHAPE_FILE = resume_check.IMAGE_SHAPE_FILE
-
-
-def build_flow(config, image_shape):
-  """The distribution `--flow` names, at the configured architecture."""
-  if config.flow == 'tfb_glow':
-    return baseline.tfb_glow(image_shape, config.levels, config.depth,
-                             config.width, seed=config.seed)
-  return tfp_glow.glow(
-      image_shape, num_levels=config.levels, num_steps=config.depth,
-      hidden_channels=config.width, coupling=config.coupling,
-      permutation=config.permutation, learn_top_prior=config.learn_top_prior,
-      num_classes=config.num_classes or None,
-      hidden_actnorm=config.hidden_actnorm, memory=config.memory,
-      compute_dtype=flags_lib.PRECISIONS[config.precision],
-      # XLA on CPU runs convolution gradients inside while loops slowly.
-      unroll_steps=config.jit_compile, fused=config.fused, seed=config.seed)
 
 
 def run(config, dataset=None, strategy=None):
@@ -71,7 +59,8 @@ def run(config, dataset=None, strategy=None):
     (the signal number or None), `nan_stopped`, `diverged` (why the run is
     not a result, see `train.run_verdict`, or None), `checkpoint`, `export`,
     `skipped_steps`, `bad_images` (files left out), `resumed_from`,
-    `samples` (a PNG path) and, after a completed run, `dist`, the trained
+    `samples` (a PNG path), `figures` (`train.end_figures.write_end_figures`'
+    dict; --flow=tfp_glow) and, after a completed run, `dist`, the trained
     distribution.
 
   Raises:
@@ -96,6 +85,8 @@ def _run_holding_workdir(config, dataset, strategy, chief, start):
   if config.batch_size % replicas:
     raise ValueError(f'--batch_size={config.batch_size} must be divisible by '
                      f'the {replicas} replicas.')
+  if chief and config.verbose:
+    print(strategy_lib.describe_devices(strategy), flush=True)
   data = _data(config, dataset)
   if data.num_classes:  # The dataset's count, stored with the run's flags.
     config = config.replace(num_classes=int(data.num_classes))
@@ -119,7 +110,7 @@ def _run_holding_workdir(config, dataset, strategy, chief, start):
       print(f'Removed {path}, left by a run that was killed.', flush=True)
 
   with strategy.scope():
-    dist = build_flow(config, image_shape)
+    dist = flow_lib.build_flow(config, image_shape)
     optimizer = optim.make_optimizer(config.optimizer, config.learning_rate,
                                      config.warmup_steps)
     optimizer.build(dist.trainable_variables)
@@ -153,11 +144,14 @@ def _run_holding_workdir(config, dataset, strategy, chief, start):
     with open(os.path.join(config.workdir, resume_check.CONFIG_FILE),
               'w') as f:
       json.dump(vars(config), f, indent=2, sort_keys=True)
-    with open(os.path.join(config.workdir, IMAGE_SHAPE_FILE), 'w') as f:
+    with open(os.path.join(config.workdir, flow_lib.IMAGE_SHAPE_FILE),
+              'w') as f:
       json.dump({'image_shape': list(image_shape)}, f)
 
-  scalars = callbacks_lib.Scalars(config.workdir, config.batch_size, start,
-                                  chief=chief)
+  scalars = callbacks_lib.Scalars(
+      config.workdir, config.batch_size, start, chief=chief,
+      listeners=[progress.ProgressLines(config.train_steps)]
+      if config.verbose else [])
   nan_stop = callbacks_lib.NanStop()
   interrupted, nan_stopped = None, False
   if step < config.train_steps:
@@ -179,7 +173,7 @@ def _run_holding_workdir(config, dataset, strategy, chief, start):
           steps_per_epoch=config.log_every, callbacks=callbacks,
           validation_data=test_batches if config.eval_every else None,
           validation_freq=max(1, config.eval_every // config.log_every),
-          shuffle=False, verbose=config.verbose if chief else 0)
+          shuffle=False, verbose=0)
       interrupted = signal_state['signal']
     nan_stopped = nan_stop.stopped
   step = int(trainer.step.numpy())
@@ -218,14 +212,16 @@ def _run_holding_workdir(config, dataset, strategy, chief, start):
   if chief:
     result['samples'] = callbacks_lib.save_grid(
         dist, config.workdir, step, config.num_samples, config.seed)
+    if config.flow == 'tfp_glow':  # The latent tools need tfp_glow.encode.
+      result['figures'] = end_figures.write_end_figures(
+          dist, data.test, config.workdir, config.n_bits,
+          conditional=bool(data.num_classes))
   if config.export:
     result['export'] = export_lib.export(
         dist, config.workdir, config.n_bits, step,
         config=dict(dataset=data.name, flow=config.flow,
                     test_bpd=result['test_bpd']),
         chief=chief, worker=worker)
-    if result['export']:
-      print(f'Exported {result["export"]}', flush=True)
   if chief:
     _write_results(config.workdir, result)
   result['dist'] = dist

@@ -17,10 +17,12 @@ finiteness decision, so the weights stay identical everywhere.
 """
 
 import keras
+import numpy as np
 import tensorflow as tf
 
 from bijectors import _tf_compat
 import tfp_glow
+from tfp_glow import codec
 
 __all__ = ['GlowTrainer', 'sample_images']
 
@@ -207,14 +209,13 @@ def sample_images(dist, temperatures, num_per_temperature, seed=0):
   """
   size = int(tf.reduce_prod(dist.event_shape))
   n = len(temperatures) * num_per_temperature
-  eps = tf.random.stateless_normal([n, size], [seed, 0], dtype=dist.dtype)
-  scale = tf.repeat(tf.constant(temperatures, dist.dtype),
-                    num_per_temperature)
+  z = codec.latents(
+      n, size, np.repeat(temperatures, num_per_temperature), seed,
+      dist.dtype)
   kwargs = {}
   num_classes = getattr(dist, 'num_classes', None)
   if num_classes:
     kwargs['conditional_input'] = tf.tile(
         tf.range(num_per_temperature) % num_classes, [len(temperatures)])
-  images = dist.bijector.forward(tf.identity(eps * scale[:, tf.newaxis]),
-                                 **kwargs)
+  images = dist.bijector.forward(tf.identity(z), **kwargs)
   return tf.clip_by_value(images, 0., 1.)

@@ -5,7 +5,7 @@ import os
 
 import tensorflow as tf
 
-__all__ = ['is_chief', 'make_strategy', 'worker_index']
+__all__ = ['describe_devices', 'is_chief', 'make_strategy', 'worker_index']
 
 
 def _tf_config():
@@ -77,3 +77,15 @@ def is_chief(strategy):
   return task_type in (None, 'chief') or (
       task_type == 'worker' and int(resolver.task_id or 0) == 0 and
       'chief' not in resolver.cluster_spec().as_dict())
+
+
+def describe_devices(strategy):
+  """One plain line: what the run trains on (`Training on CPU (no GPU
+  found).`, `Training on 2 GPUs.`, `Training on 8 TPU cores.`)."""
+  replicas = strategy.num_replicas_in_sync
+  if isinstance(strategy, tf.distribute.TPUStrategy):
+    return f'Training on {replicas} TPU cores.'
+  if tf.config.list_logical_devices('GPU'):
+    return f'Training on {replicas} GPU{"s" if replicas > 1 else ""}.'
+  copies = f', {replicas} replicas' if replicas > 1 else ''
+  return f'Training on CPU (no GPU found{copies}).'

@@ -21,7 +21,6 @@ centre see the same noise, so a sweep's curve is smooth in the centre value.
 """
 
 import json
-import math
 import os
 
 import numpy as np
@@ -29,6 +28,7 @@ import tensorflow as tf
 
 from tfp_glow import dequantization
 from tfp_glow import export
+from tfp_glow import seeds
 
 __all__ = [
     'Scorer',
@@ -72,10 +72,7 @@ def _noise(image_shape, draws, seed, dtype):
   """`draws` uniform noise patterns `[H, W, C]`, or None for the midpoint."""
   if draws == 0:
     return None
-  if seed is None:
-    return [tf.random.uniform(image_shape, dtype=dtype) for _ in range(draws)]
-  seed = np.broadcast_to(np.asarray(seed, np.int64), [2]) if np.ndim(
-      seed) else np.array([seed, 0], np.int64)
+  seed = seeds.stateless_seed(seed)
   return [tf.random.stateless_uniform(image_shape, seed + [0, i], dtype=dtype)
           for i in range(draws)]
 
@@ -97,9 +94,8 @@ def _average_bits_per_dim(log_prob_fn, images, n_bits, noise, dtype):
   for u in noise if noise is not None else [None]:
     x = midpoint if u is None else midpoint + (u - 0.5) / n_bins
     log_prob = np.asarray(log_prob_fn(x), np.float64)
-    # As tfp_glow.bits_per_dim: -(log p(x) - D log n_bins) / (D log 2).
-    total = total + -(log_prob - num_dims * math.log(n_bins)) / (
-        num_dims * math.log(2.))
+    total = total + dequantization.log_prob_to_bits_per_dim(
+        log_prob, num_dims, n_bits)
   return total / (1 if noise is None else len(noise))
 
 
@@ -114,7 +110,7 @@ def scorer_from_distribution(dist, n_bits, draws=0, seed=0, batch_size=256):
     dist: a `tfp_glow.GlowDistribution`.
     n_bits: bits per pixel the model was trained with, 1..8.
     draws: dequantization draws to average; 0 for the midpoint.
-    seed: int or `[2]` stateless seed of the draws; None: fresh draws at
+    seed: int or `[2]` stateless seed of the draws (`tfp_glow.seeds`); None: fresh draws at
       construction (still common to all images).
     batch_size: images per `log_prob` call.
   """

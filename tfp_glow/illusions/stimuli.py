@@ -38,9 +38,9 @@ __all__ = [
     'brightness',
     'brightness_illusion',
     'hsv_to_uint8',
+    'intensity_to_uint8',
     'saturation',
     'saturation_illusion',
-    'to_uint8',
     'whites',
     'whites_illusion',
     'ILLUSIONS',
@@ -50,8 +50,13 @@ SIZE = 16
 NUM_STEPS = 256
 
 
-def to_uint8(x):
-  """Intensities in `[0, 1]` -> uint8, rounding half up: `floor(255 x + .5)`."""
+def intensity_to_uint8(x):
+  """Display intensities in `[0, 1]` -> grey levels 0..255, `floor(255 x + .5)`.
+
+  The stimuli's own map (255 steps, half rounded up, out-of-range values an
+  error), not a model's quantization to `n_bits` bins
+  (`tfp_glow.dequantization.to_uint8`).
+  """
   x = np.asarray(x, np.float64)
   if np.any(x < 0) or np.any(x > 1):
     raise ValueError(f'intensities must lie in [0, 1], got range '
@@ -62,7 +67,7 @@ def to_uint8(x):
 def hsv_to_uint8(hue, saturation, value):
   """One HSV colour, each component in `[0, 1]`, -> uint8 RGB `[3]`.
 
-  The standard hexcone map (as `colorsys.hsv_to_rgb`), then `to_uint8`.
+  The standard hexcone map (as `colorsys.hsv_to_rgb`), then `intensity_to_uint8`.
   """
   for name, x in (('hue', hue), ('saturation', saturation), ('value', value)):
     if not 0. <= x <= 1.:
@@ -73,7 +78,7 @@ def hsv_to_uint8(hue, saturation, value):
   v, s = float(value), float(saturation)
   p, q, t = v * (1. - s), v * (1. - s * f), v * (1. - s * (1. - f))
   rgb = [(v, t, p), (q, v, p), (p, v, t), (p, q, v), (t, p, v), (v, p, q)]
-  return to_uint8(rgb[sector])
+  return intensity_to_uint8(rgb[sector])
 
 
 def _grey(level):

@@ -6,6 +6,7 @@ import os
 import numpy as np
 import tensorflow as tf
 
+from tfp_glow import codec
 from tfp_glow.latent import pixels
 
 __all__ = ['DistributionLatentModel', 'LatentModel', 'SavedModelLatentModel',
@@ -73,29 +74,24 @@ class LatentModel:
     """`decode(encode(images))`: the images again, up to float error."""
     return self.decode(self.encode(images, labels), labels)
 
-  def latents(self, n, seed=0):
-    """`n` standard-normal latents `[n, D]`, from a stateless seed.
+  def latents(self, n, seed=0, temperature=1.):
+    """`n` standard-normal latents `[n, D]` times `temperature`.
 
-    The draws of the export's `sample` signature and of
-    `tfp_glow.sample(dist, n, t, seed=(seed, 0))`.
+    `tfp_glow.codec.latents`: the draws of the export's `sample` signature
+    and of `tfp_glow.sample(dist, n, temperature, seed)`. `seed`: None, an
+    int or a stateless `[2]` seed.
     """
-    return tf.random.stateless_normal(
-        [int(n), self.latent_size], tf.constant([int(seed), 0], tf.int64),
-        dtype=tf.as_dtype(self.dtype)).numpy()
+    return codec.latents(n, self.latent_size, temperature, seed,
+                         tf.as_dtype(self.dtype)).numpy()
 
   def sample(self, n, temperature=1., seed=0, labels=None):
-    """`n` float images decoded from `temperature * latents(n, seed)`.
+    """`n` float images decoded from `latents(n, seed, temperature)`.
 
     `temperature` is a scalar or one value per image; to uint8 with
     `to_uint8` these are the export's `sample(n, temperature, seed)`.
     `labels`: the classes to draw from, for a class-conditional model.
     """
-    temperature = np.asarray(temperature, self.dtype)
-    if np.any(temperature < 0):
-      raise ValueError(f'`temperature` must be >= 0, got {temperature}.')
-    if temperature.ndim:
-      temperature = temperature[:, np.newaxis]
-    return self.decode(self.latents(n, seed) * temperature, labels)
+    return self.decode(self.latents(n, seed, temperature), labels)
 
   def to_uint8(self, images):
     """Float images -> uint8 pixels at the model's `n_bits`."""

@@ -6,6 +6,7 @@
 
 import numpy as np
 
+from tfp_glow import codec
 from tfp_glow.latent import models
 
 __all__ = ['temperature_grid']
@@ -20,9 +21,8 @@ def temperature_grid(model, temperatures, n_per=8, seed=0, labels=None):
   class-conditional model, the class of each column (`[n_per]` or a scalar).
   """
   model = models.load(model)
-  temperatures = np.asarray(temperatures, model.dtype).reshape(-1)
-  if np.any(temperatures < 0):
-    raise ValueError(f'temperatures must be >= 0, got {temperatures}.')
+  temperatures = codec.check_temperature(
+      np.asarray(temperatures, model.dtype).reshape(-1), model.dtype).numpy()
   eps = model.latents(n_per, seed)
   z = temperatures[:, np.newaxis, np.newaxis] * eps
   if labels is not None:
