@@ -1,9 +1,7 @@
 """Class conditioning: a label-dependent prior and a chain that routes labels."""
 
 import tensorflow as tf
-# `tfb.Chain` subclasses become AutoCompositeTensors, which our variable-owning
-# bijectors cannot be; `_Chain` is the same chain without that.
-from tensorflow_probability.python.bijectors import chain as chain_lib
+from tensorflow_probability import bijectors as tfb
 
 from bijectors import equality
 from bijectors import one_pass
@@ -99,17 +97,35 @@ class ClassConditionalPrior(equality.OwnsVariables,
         tf.shape(y)[:-3], y.dtype)
 
 
-class ConditionalChain(equality.HashOnce, chain_lib._Chain):  # pylint: disable=protected-access
+class ConditionalChain(equality.HashOnce, tfb.Composition):
   """A `tfb.Chain` that hands `conditional_input` to every bijector taking it.
 
   `tfb.Chain` routes keyword arguments by sub-bijector name; a label has to
   reach a prior nested several chains deep, so this chain passes the
   `conditional_input` keyword to each member with
   `accepts_conditional_input = True` (and keeps routing other keywords by
-  name).
+  name). Like `tfb.Chain`, the last bijector of `bijectors` applies first.
+
+  A `tfb.Composition` (the public base of `tfb.Chain`, whose subclasses
+  define the walks): subclasses of `tfb.Chain` itself become
+  `AutoCompositeTensor`s, which our variable-owning bijectors cannot be.
   """
 
   accepts_conditional_input = True
+
+  def __init__(self, bijectors, validate_args=False, name=None):
+    parameters = dict(locals())
+    bijectors = list(bijectors)
+    name = name or '_of_'.join(['chain'] + [b.name for b in bijectors])
+    with tf.name_scope(name.replace('/', '')) as name:
+      super().__init__(
+          bijectors=bijectors,
+          # Inferred by walking the chain, as `tfb.Chain` does.
+          forward_min_event_ndims=None if bijectors else 0,
+          inverse_min_event_ndims=None if bijectors else 0,
+          validate_args=validate_args,
+          parameters=parameters,
+          name=name)
 
   def _route(self, bijector, kwargs):
     routed = dict(kwargs.get(bijector.name, {}))
@@ -119,11 +135,11 @@ class ConditionalChain(equality.HashOnce, chain_lib._Chain):  # pylint: disable=
     return routed
 
   def _walk_forward(self, step_fn, x, **kwargs):
-    for bijector in reversed(self._bijectors):
+    for bijector in reversed(self.bijectors):
       x = step_fn(bijector, x, **self._route(bijector, kwargs))
     return x
 
   def _walk_inverse(self, step_fn, y, **kwargs):
-    for bijector in self._bijectors:
+    for bijector in self.bijectors:
       y = step_fn(bijector, y, **self._route(bijector, kwargs))
     return y

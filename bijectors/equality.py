@@ -1,7 +1,7 @@
 """How our bijectors compare and hash: the keys of TFP's bijector cache.
 
 TFP compares and hashes bijectors by their constructor `parameters`
-(`Bijector._get_parameterization`), and bijectors that compare equal share
+(`Bijector.__eq__`/`__hash__`), and bijectors that compare equal share
 one forward/inverse cache. Every `forward`/`inverse` call hashes the bijector
 to look the cache up. Two mixins adjust that for our bijectors; list them
 before the `tfb.Bijector` base, e.g. `class ActNorm(OwnsVariables,
@@ -23,7 +23,13 @@ class OwnsVariables:
   bijectors without `parameters`.
   """
 
-  def _get_parameterization(self):
+  def __eq__(self, other):
+    return self is other
+
+  def __ne__(self, other):
+    return self is not other
+
+  def __hash__(self):
     return id(self)
 
 

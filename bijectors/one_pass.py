@@ -3,6 +3,8 @@
 import tensorflow as tf
 from tensorflow_probability import bijectors as tfb
 
+from bijectors import _tfp_compat
+
 __all__ = ['OnePassBijector', 'check_channels', 'deinterleave',
            'event_shape_of', 'flatten_batch', 'override_values',
            'shape_with_last', 'split_channels']
@@ -26,7 +28,8 @@ class OnePassBijector(tfb.Bijector):
   `_call_forward_log_det_jacobian`/`_call_inverse_log_det_jacobian` find it, so
   the later log-det call costs nothing. A log-det requested on its own still
   works: it runs the pass through the cache, so the output is not computed
-  again either.
+  again either. (The cache is private to TFP: see `_tfp_compat`; without it
+  each log-det call runs a pass of its own.)
   """
 
   def _forward_and_log_det(self, x, **kwargs):
@@ -37,24 +40,33 @@ class OnePassBijector(tfb.Bijector):
 
   def _forward(self, x, **kwargs):
     y, fldj = self._forward_and_log_det(x, **kwargs)
-    self._cache.forward_attributes(x, **kwargs)['ildj'] = -fldj
+    _tfp_compat.remember_ildj(self, 'forward', x, kwargs, -fldj)
     return y
 
   def _inverse(self, y, **kwargs):
     x, ildj = self._inverse_and_log_det(y, **kwargs)
-    self._cache.inverse_attributes(y, **kwargs)['ildj'] = ildj
+    _tfp_compat.remember_ildj(self, 'inverse', y, kwargs, ildj)
     return x
 
   def _forward_log_det_jacobian(self, x, **kwargs):
-    # Through the public, cached `forward`: the pass records its log-det in
-    # the cache, and a later `forward(x)` (TFP's Chain asks for the log-det
-    # first) is then a cache hit instead of a second pass.
-    self.forward(x, **kwargs)
-    return -self._cache.forward_attributes(x, **kwargs)['ildj']
+    return -self._ildj_of_pass('forward', x, kwargs)
 
   def _inverse_log_det_jacobian(self, y, **kwargs):
-    self.inverse(y, **kwargs)
-    return self._cache.inverse_attributes(y, **kwargs)['ildj']
+    return self._ildj_of_pass('inverse', y, kwargs)
+
+  def _ildj_of_pass(self, direction, value, kwargs):
+    """The ildj of the pass in `direction` on `value`."""
+    if _tfp_compat.bijector_cache_works():
+      # Through the public, cached `forward`/`inverse`: the pass records its
+      # log-det in the cache, and a later `forward(x)` (TFP's Chain asks for
+      # the log-det first) is then a cache hit instead of a second pass.
+      getattr(self, direction)(value, **kwargs)
+      ildj = _tfp_compat.remembered_ildj(self, direction, value, kwargs)
+      if ildj is not None:
+        return ildj
+    if direction == 'forward':
+      return -self._forward_and_log_det(value, **kwargs)[1]
+    return self._inverse_and_log_det(value, **kwargs)[1]
 
   @classmethod
   def _parameter_properties(cls, dtype=None, num_classes=None):

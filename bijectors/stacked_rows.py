@@ -14,7 +14,8 @@ its input), so `stack` is free. The buffer comes from `tf.raw_ops.Empty`,
 which is stateful: Grappler neither folds it into a constant nor merges two
 of them, so each accumulator owns its buffer. XLA has no `InplaceUpdate`
 kernel, and compiles a `TensorArray` into one buffer updated in place anyway,
-so under XLA the rows are a `TensorArray`.
+so under XLA the rows are a `TensorArray` (how we know we are under XLA is
+private to TensorFlow: see `_tf_compat`).
 
 Only for accumulators whose buffer nothing else reads while they are written
 (the loop's own state).
@@ -22,30 +23,15 @@ Only for accumulators whose buffer nothing else reads while they are written
 
 import tensorflow as tf
 
+from bijectors import _tf_compat
+
 __all__ = ['stack', 'write', 'zeros_like']
-
-
-def _in_xla_context():
-  """Whether the graph being built is compiled by XLA (`jit_compile=True`).
-
-  The check TensorFlow's own `TensorArray` makes; if TensorFlow moves it,
-  answer yes: the `TensorArray` path is correct everywhere, only larger.
-  """
-  if tf.executing_eagerly():
-    return False
-  try:
-    # pylint: disable-next=g-import-not-at-top,g-direct-tensorflow-import
-    from tensorflow.python.ops import control_flow_util
-    return control_flow_util.GraphOrParentsInXlaContext(
-        tf.compat.v1.get_default_graph())
-  except (ImportError, AttributeError):
-    return True
 
 
 def zeros_like(stacked):
   """An accumulator for rows shaped like `stacked[k]`, `K = len(stacked)`,
   initially zero."""
-  if _in_xla_context():
+  if _tf_compat.in_xla_context():
     return tf.TensorArray(stacked.dtype, size=tf.shape(stacked)[0],
                           element_shape=stacked.shape[1:])
   return tf.raw_ops.Empty(shape=tf.shape(stacked), dtype=stacked.dtype,

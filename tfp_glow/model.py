@@ -157,13 +157,13 @@ class GlowDistribution(tfd.TransformedDistribution):
       return tf.zeros(batch, self.dtype)
     return super()._log_prob(tf.identity(value), **kwargs)
 
-  def _call_log_prob(self, value, name, **kwargs):
+  def log_prob(self, value, name='log_prob', **kwargs):
     self.check_images(value)
-    return super()._call_log_prob(value, name, **kwargs)
+    return super().log_prob(value, name=name, **kwargs)
 
-  def _call_prob(self, value, name, **kwargs):
+  def prob(self, value, name='prob', **kwargs):
     self.check_images(value)
-    return super()._call_prob(value, name, **kwargs)
+    return super().prob(value, name=name, **kwargs)
 
   @classmethod
   def _parameter_properties(cls, dtype=None, num_classes=None):

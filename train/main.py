@@ -70,10 +70,24 @@ flags.DEFINE_bool('debug', False, console.DEBUG_HELP)
 flags.DEFINE_bool(TF_LOGS_FLAG[2:], False, TF_LOGS_HELP)
 
 
+def keras_note(environ=os.environ):
+  """A start-up note where `TF_USE_LEGACY_KERAS` makes `tf.keras` tf-keras:
+  the trainer is Keras 3 either way."""
+  if environ.get('TF_USE_LEGACY_KERAS') not in ('1', 'true', 'True'):
+    return None
+  import keras  # pylint: disable=g-import-not-at-top
+  return (f'note: TF_USE_LEGACY_KERAS={environ["TF_USE_LEGACY_KERAS"]} makes '
+          f'tf.keras tf-keras; this trainer uses Keras {keras.__version__} '
+          '(`import keras`) either way.')
+
+
 def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f'unexpected arguments: {argv[1:]}')
   logging.set_verbosity(logging.WARNING)
+  note = keras_note()
+  if note:
+    print(note, file=sys.stderr, flush=True)
   sys.exit(console.run(_train, debug=flags.FLAGS.debug))
 
 

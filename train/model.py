@@ -20,6 +20,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from bijectors import _tf_compat
 import tfp_glow
 from tfp_glow import codec
 
@@ -173,7 +174,7 @@ class GlowTrainer(keras.Model):
       optimizer.apply(grads, variables)
       return tf.constant(True)
 
-    if tf.__internal__.distribute.strategy_supports_no_merge_call():
+    if _tf_compat.strategy_supports_no_merge_call():
       tf.cond(finite, apply, lambda: tf.constant(False))
       return
 

@@ -3,6 +3,8 @@
 import keras
 import tensorflow as tf
 
+from train import _keras_compat
+
 __all__ = ['WarmUp', 'make_optimizer']
 
 
@@ -29,40 +31,39 @@ class WarmUp(keras.optimizers.schedules.LearningRateSchedule):
     return dict(peak=self.peak, warmup_steps=self.warmup_steps)
 
 
-class _PreReduced:
-  """Mixin: gradients arrive already summed over replicas.
-
-  The train step all-reduces the gradients itself, so that the gradient
-  norm it logs, clips and checks for NaN is the global one, identical on every
-  replica. Keras' TF optimizer would all-reduce them a second time (summing
-  `num_replicas` identical copies); this turns that into the identity.
-  """
-
-  def _all_reduce_sum_gradients(self, grads_and_vars):
-    return list(grads_and_vars)
-
-
 class _FusedUpdate:
   """Mixin: an update as one fused `ResourceApply*` kernel per variable,
   with the update's scalars (`lr`, the betas, `beta^t`) built once per step.
 
   Keras calls `update_step` once per variable; each computed its own casts
   and powers (4 casts and 2 `Pow`s per variable, 300 nodes for a Glow).
-  Within one `apply_gradients` they are the same for every variable of a
-  dtype, so they are built once and shared.
+  Within one `apply` they are the same for every variable of a dtype, so
+  they are built once and shared.
+
+  `KERNEL` names the `tf.raw_ops` kernel; the two moments it updates come
+  from Keras' private slot lists (`SLOTS`, see `_keras_compat`). Where those
+  are gone, the update is Keras' own.
   """
 
   _shared_scalars = None
   _uses_beta2_power = True
 
-  def _distributed_tf_update_step(self, distribution, grads_and_vars,
-                                  learning_rate):
+  def apply(self, grads, trainable_variables=None):
     self._shared_scalars = {}
     try:
-      super()._distributed_tf_update_step(distribution, grads_and_vars,
-                                          learning_rate)
+      return super().apply(grads, trainable_variables)
     finally:
       self._shared_scalars = None
+
+  def update_step(self, gradient, variable, learning_rate):
+    kernel = self._fused_kernel()
+    moments = _keras_compat.slots(self, variable, self.SLOTS)
+    if kernel is None or moments is None:
+      return super().update_step(gradient, variable, learning_rate)
+    self._apply_fused(kernel, gradient, variable, learning_rate, *moments)
+
+  def _fused_kernel(self):
+    return getattr(tf.raw_ops, self.KERNEL)
 
   def _scalars(self, dtype, learning_rate):
     """`dict(lr, beta1, beta2, epsilon, beta1_power[, beta2_power])`."""
@@ -97,7 +98,8 @@ def _handle(variable):
   return variable.handle
 
 
-class Adam(_FusedUpdate, _PreReduced, keras.optimizers.Adam):
+class Adam(_FusedUpdate, _keras_compat.PreReducedGradients,
+           keras.optimizers.Adam):
   """Keras' Adam, each update one fused `ResourceApplyAdam` kernel.
 
   The same update as `keras.optimizers.Adam` (without amsgrad):
@@ -110,16 +112,15 @@ class Adam(_FusedUpdate, _PreReduced, keras.optimizers.Adam):
   time and of its first step.
   """
 
-  def update_step(self, gradient, variable, learning_rate):
-    if self.amsgrad:
-      return super().update_step(gradient, variable, learning_rate)
-    index = self._get_variable_index(variable)
-    self._apply_fused(tf.raw_ops.ResourceApplyAdam, gradient, variable,
-                      learning_rate, self._momentums[index],
-                      self._velocities[index])
+  KERNEL = 'ResourceApplyAdam'
+  SLOTS = _keras_compat.ADAM_SLOTS
+
+  def _fused_kernel(self):
+    return None if self.amsgrad else super()._fused_kernel()
 
 
-class Adamax(_FusedUpdate, _PreReduced, keras.optimizers.Adamax):
+class Adamax(_FusedUpdate, _keras_compat.PreReducedGradients,
+             keras.optimizers.Adamax):
   """Keras' Adamax, each update one fused `ResourceApplyAdaMax` kernel.
 
     m <- b1 m + (1 - b1) g,    u <- max(b2 u, |g|),
@@ -128,12 +129,9 @@ class Adamax(_FusedUpdate, _PreReduced, keras.optimizers.Adamax):
   (see `Adam` for why).
   """
 
+  KERNEL = 'ResourceApplyAdaMax'
+  SLOTS = _keras_compat.ADAMAX_SLOTS
   _uses_beta2_power = False
-
-  def update_step(self, gradient, variable, learning_rate):
-    index = self._get_variable_index(variable)
-    self._apply_fused(tf.raw_ops.ResourceApplyAdaMax, gradient, variable,
-                      learning_rate, self._m[index], self._u[index])
 
 
 def make_optimizer(name, learning_rate, warmup_steps):
