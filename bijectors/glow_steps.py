@@ -167,6 +167,12 @@ class GlowSteps(equality.OwnsVariables,
     """The stacked parameters by name, each with leading axis `K`."""
     return dict(self._params)
 
+  @property
+  def constants(self):
+    """The permutations' fixed tensors by name (e.g. the LU form's `P`),
+    each with leading axis `K`: rebuilt from the seed, not checkpointed."""
+    return dict(self._constants)
+
   # --- One step as the single bijectors -----------------------------------
 
   def step_values(self, k):

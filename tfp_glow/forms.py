@@ -97,7 +97,7 @@ def _holders(dist):
   and `('module', m)` for every other module with variables."""
   blocks = iter(model_lib.step_blocks(dist))
   holders = []
-  for bijector in model_lib._forward_order(dist.encoder):  # pylint: disable=protected-access
+  for bijector in model_lib.forward_order(dist.encoder):
     if isinstance(bijector, bijectors.GlowSteps) or (
         isinstance(bijector, bijectors.ConditionalChain)):
       holders.append(('steps', next(blocks)))
@@ -132,8 +132,7 @@ def _assign_steps(block, steps):
     for name, variable in block.stacked_variables.items():
       variable.assign(tf.cast(np.stack([v[name] for v in values]),
                               variable.dtype))
-    constants = block._constants  # pylint: disable=protected-access
-    for name, constant in constants.items():
+    for name, constant in block.constants.items():
       _check_constant(name, np.stack([v[name] for v in values]), constant)
     block.initialized.assign(initialized)
     return

@@ -45,7 +45,8 @@ from tfp_glow import classifier as classifier_lib
 tfb = tfp.bijectors
 tfd = tfp.distributions
 
-__all__ = ['GlowDistribution', 'glow', 'initialize', 'step_blocks']
+__all__ = ['GlowDistribution', 'forward_order', 'glow', 'initialize',
+           'step_blocks']
 
 
 class GlowDistribution(tfd.TransformedDistribution):
@@ -344,7 +345,7 @@ def step_blocks(dist):
   (`fused=True`), or a list per level of `K` steps `[ActNorm,
   Invertible1x1Conv, AffineCoupling]` (`fused=False`)."""
   blocks = []
-  for bijector in _forward_order(dist.encoder):
+  for bijector in forward_order(dist.encoder):
     if isinstance(bijector, bijectors.GlowSteps):
       blocks.append(bijector)
     elif isinstance(bijector, bijectors.ConditionalChain) and (
@@ -354,16 +355,16 @@ def step_blocks(dist):
   return blocks
 
 
-def _forward_order(bijector):
+def forward_order(bijector):
   """Every bijector in the encoder, leaves and `steps` chains, in the
   order the data goes through them."""
   if isinstance(bijector, bijectors.ConditionalChain) and (
       bijector.name != 'steps'):
     for member in bijector.bijectors[::-1]:
-      yield from _forward_order(member)
+      yield from forward_order(member)
   elif isinstance(bijector, bijectors.FactorOut):
     yield bijector
-    yield from _forward_order(bijector.inner)
+    yield from forward_order(bijector.inner)
   else:
     yield bijector
 
