@@ -6,7 +6,7 @@ Invertible1x1Conv, AffineCoupling]`. The weights are the same numbers in
 both, stored differently (stacked along `K`, or one set per bijector):
 
     chain = tfp_glow.convert(dist, fused=False)     # same weights, chain form
-    step = chain_steps = tfp_glow.model.step_blocks(chain)[0][3]
+    actnorm, conv, coupling = tfp_glow.model.step_blocks(chain)[0][3]
     wide = tfp_glow.convert(dist, dtype=tf.float64)  # same weights, float64
     tfp_glow.restore(dist, checkpoint_path)          # either form's checkpoint
 
