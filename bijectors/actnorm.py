@@ -114,17 +114,12 @@ class ActNorm(equality.OwnsVariables,
 
   def _parameters_for(self, x):
     """The (shift, log_scale) to apply to `x`, initializing from it if due."""
-    mode = (data_init.init_mode(self.initialized)
-            if self._data_dependent_init else data_init.SKIP)
-    if mode == data_init.SKIP:
-      return tf.convert_to_tensor(self.shift), tf.convert_to_tensor(
-          self.log_scale)
-    if mode == data_init.EAGER:
-      return self.initialize(x)
-    return tf.cond(
-        self.initialized,
-        lambda: (tf.identity(self.shift), tf.identity(self.log_scale)),
-        lambda: self.initialize(x))
+    def parameters():
+      return tf.identity(self.shift), tf.identity(self.log_scale)
+    if not self._data_dependent_init:
+      return parameters()
+    return data_init.apply_or_initialize(self.initialized, parameters,
+                                         lambda: self.initialize(x))
 
   def _forward_and_log_det(self, x):
     self._check_channels(x)

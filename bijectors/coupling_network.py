@@ -74,13 +74,9 @@ class CouplingNetwork(tf.Module):
   def __call__(self, x):
     """`NN(x)`; the first call (while not `initialized`) also sets the
     hidden ActNorms from the activations of `x`."""
-    mode = data_init.init_mode(self.initialized)
-    if mode == data_init.SKIP:
-      return self._apply(x)[0]
-    if mode == data_init.EAGER:
-      return self.initialize(x)
-    return tf.cond(self.initialized, lambda: self._apply(x)[0],
-                   lambda: self.initialize(x))
+    return data_init.apply_or_initialize(
+        self.initialized, lambda: self._apply(x)[0],
+        lambda: self.initialize(x))
 
   def _apply(self, x, init=False):
     """`(NN(x), data-dependent init values if init)`."""

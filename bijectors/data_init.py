@@ -18,7 +18,8 @@ Every bijector that does so (`ActNorm`, `AffineCoupling`'s hidden ActNorms,
 
 import tensorflow as tf
 
-__all__ = ['EAGER', 'SKIP', 'TRACED', 'init_mode', 'moments_init']
+__all__ = ['EAGER', 'SKIP', 'TRACED', 'apply_or_initialize', 'init_mode',
+           'moments_init']
 
 SKIP, EAGER, TRACED = 'skip', 'eager', 'traced'
 
@@ -32,6 +33,18 @@ def init_mode(initialized):
     if bool(initialized.numpy()):
       return SKIP
   return EAGER if tf.executing_eagerly() else TRACED
+
+
+def apply_or_initialize(initialized, apply, initialize):
+  """`apply()`, or `initialize()` (which sets the flag) on the pass that is
+  due to initialize: by `init_mode`, directly, or as a `tf.cond` on the
+  flag when traced. Both callables return the same structure."""
+  mode = init_mode(initialized)
+  if mode == SKIP:
+    return apply()
+  if mode == EAGER:
+    return initialize()
+  return tf.cond(initialized, apply, initialize)
 
 
 def moments_init(x):

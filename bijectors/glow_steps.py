@@ -14,8 +14,8 @@ from bijectors import one_pass
 from bijectors import permutations
 from bijectors import stacked_rows
 
-__all__ = ['GlowSteps', 'MEMORY', 'parameter_names', 'single_step',
-           'step_initial_values']
+__all__ = ['GlowSteps', 'MEMORY', 'assign_single_step', 'parameter_names',
+           'single_step', 'single_step_values', 'step_initial_values']
 
 MEMORY = ('invertible', 'store')
 
@@ -195,21 +195,21 @@ class GlowSteps(equality.OwnsVariables,
   def assign_step(self, k, step):
     """Writes the weights of `step` (the three bijectors of
     `step_bijectors`, e.g. after training them) into step `k`."""
+    self.assign_step_values(k, single_step_values(step))
+
+  def assign_step_values(self, k, values):
+    """Writes `values` (by name, as `step_values` returns them) into step
+    `k`; the constants in `values` must be step `k`'s."""
     k = self._check_step(k)
-    tensors = {}
-    for bijector in step:
-      tensors.update(bijector.step_tensors)
-    if set(tensors) != set(self._params) | set(self._constants):
+    if set(values) != set(self._params) | set(self._constants):
       raise ValueError(
           f'{self.name}: a step of this loop has the parameters '
           f'{sorted(set(self._params) | set(self._constants))}, got '
-          f'{sorted(tensors)}.')
+          f'{sorted(values)}.')
     for n, value in self._constants.items():
-      if not np.array_equal(np.asarray(tensors[n]), value[k].numpy()):
-        raise ValueError(f'{self.name}: the constant {n!r} of the step given '
-                         f'differs from step {k}\'s.')
+      _check_constant(f'{self.name} step {k}', n, values[n], value[k])
     for n, variable in self._params.items():
-      variable[k].assign(tf.cast(tensors[n], variable.dtype))
+      variable[k].assign(tf.cast(values[n], variable.dtype))
 
   def _check_step(self, k):
     if not 0 <= int(k) < self._num_steps:
@@ -519,6 +519,33 @@ def single_step(num_channels, hidden_channels, permutation, coupling,
     actnorm.initialized.assign(True)
     coupling_bijector.network.initialized.assign(True)
   return [actnorm, mix, coupling_bijector]
+
+
+def single_step_values(step):
+  """The weights of a step `[ActNorm, Invertible1x1Conv, AffineCoupling]`,
+  by the names `GlowSteps` stacks them under, as numpy arrays."""
+  values = {}
+  for bijector in step:
+    values.update({n: np.asarray(t) for n, t in
+                   bijector.step_tensors.items()})
+  return values
+
+
+def assign_single_step(step, values):
+  """Writes `values` (by name) into the variables of a step `[ActNorm,
+  Invertible1x1Conv, AffineCoupling]`; its constants must equal theirs."""
+  for bijector in step:
+    for n, tensor in bijector.step_tensors.items():
+      if isinstance(tensor, tf.Variable):
+        tensor.assign(tf.cast(values[n], tensor.dtype))
+      else:
+        _check_constant(bijector.name, n, values[n], tensor)
+
+
+def _check_constant(owner, name, given, constant):
+  if not np.array_equal(np.asarray(given), np.asarray(constant)):
+    raise ValueError(f'{owner}: the fixed {name!r} given differs from its '
+                     'own (were the two built with the same seed?).')
 
 
 def parameter_names(permutation, hidden_actnorm):

@@ -14,10 +14,10 @@ both, stored differently (stacked along `K`, or one set per bijector):
 alone (`memory`, `compute_dtype`, `unroll_steps`, `validate_args`, `dtype`).
 """
 
-import numpy as np
 import tensorflow as tf
 
 import bijectors
+from bijectors import glow_steps
 from tfp_glow import model as model_lib
 
 __all__ = ['convert', 'copy_weights', 'restore']
@@ -114,43 +114,24 @@ def _read_steps(block):
   if isinstance(block, bijectors.GlowSteps):
     return ([block.step_values(k) for k in range(block.num_steps)],
             bool(block.initialized.numpy()))
-  values, initialized = [], True
-  for step in block:
-    tensors = {}
-    for bijector in step:
-      tensors.update({n: np.asarray(t) for n, t in
-                      bijector.step_tensors.items()})
-    values.append(tensors)
-    initialized &= bool(step[0].initialized.numpy()) and bool(
-        step[2].network.initialized.numpy())
+  values = [glow_steps.single_step_values(step) for step in block]
+  initialized = all(bool(step[0].initialized.numpy()) and
+                    bool(step[2].network.initialized.numpy())
+                    for step in block)
   return values, initialized
 
 
 def _assign_steps(block, steps):
   values, initialized = steps
   if isinstance(block, bijectors.GlowSteps):
-    for name, variable in block.stacked_variables.items():
-      variable.assign(tf.cast(np.stack([v[name] for v in values]),
-                              variable.dtype))
-    for name, constant in block.constants.items():
-      _check_constant(name, np.stack([v[name] for v in values]), constant)
+    for k, value in enumerate(values):
+      block.assign_step_values(k, value)
     block.initialized.assign(initialized)
     return
   for step, value in zip(block, values):
-    for bijector in step:
-      for name, tensor in bijector.step_tensors.items():
-        if isinstance(tensor, tf.Variable):
-          tensor.assign(tf.cast(value[name], tensor.dtype))
-        else:
-          _check_constant(name, value[name], tensor)
+    glow_steps.assign_single_step(step, value)
     step[0].initialized.assign(initialized)
     step[2].network.initialized.assign(initialized)
-
-
-def _check_constant(name, value, constant):
-  if not np.allclose(np.asarray(value), constant.numpy()):
-    raise ValueError(f'copy_weights: the fixed {name!r} differ; were the two '
-                     'models built with the same seed?')
 
 
 def _assign_variables(sources, targets):
