@@ -1,5 +1,5 @@
-"""Writes the photographs that ship in scikit-image and scikit-learn as an
-image folder, split into `train/` and `heldout/`, for the embedded model.
+"""Writes the photographs that ship in scikit-image, scikit-learn and
+matplotlib as an image folder, split into `train/` and `heldout/`, for the embedded model.
 
     python -m tfp_glow.illusions.make_patches --out=/tmp/photos
 
@@ -36,6 +36,7 @@ COLOUR = {
     'motorcycle_right': ('skimage', 'stereo_motorcycle'),
     'china': ('sklearn', 'china.jpg'),
     'flower': ('sklearn', 'flower.jpg'),
+    'grace_hopper': ('matplotlib', 'grace_hopper.jpg'),
 }
 GRAYSCALE = {
     'camera': ('skimage', 'camera'),
@@ -44,6 +45,7 @@ GRAYSCALE = {
     'brick': ('skimage', 'brick'),
     'grass': ('skimage', 'grass'),
     'gravel': ('skimage', 'gravel'),
+    'clock': ('skimage', 'clock'),
 }
 # One photograph from each package, not seen in training; their bits/dim is
 # the embedded model's held-out score. (The motorcycle stereo pair shares a
@@ -60,6 +62,11 @@ def load(name):
   if package == 'sklearn':
     from sklearn import datasets  # pylint: disable=g-import-not-at-top
     data = datasets.load_sample_image(loader)
+  elif package == 'matplotlib':
+    from matplotlib import cbook  # pylint: disable=g-import-not-at-top
+    from PIL import Image  # pylint: disable=g-import-not-at-top
+    with cbook.get_sample_data(loader) as f:
+      data = np.asarray(Image.open(f).convert('RGB'))
   else:
     from skimage import data as skdata  # pylint: disable=g-import-not-at-top
     data = getattr(skdata, loader)()
