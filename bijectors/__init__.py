@@ -17,6 +17,7 @@ the coupling's map are pluggable by name (`register_permutation`,
 # the fixed ablations.
 from bijectors import invertible_1x1_conv  # pylint: disable=unused-import
 from bijectors import fixed_permutation  # pylint: disable=unused-import
+from bijectors import memory_budget  # pylint: disable=unused-import
 from bijectors.actnorm import ActNorm
 from bijectors.affine_coupling import AdditiveTransform
 from bijectors.affine_coupling import AffineCoupling

@@ -10,6 +10,7 @@ from bijectors import couplings
 from bijectors import data_init
 from bijectors import equality
 from bijectors import invertible_1x1_conv
+from bijectors import memory_budget as memory_budget_lib
 from bijectors import one_pass
 from bijectors import permutations
 from bijectors import stacked_rows
@@ -17,10 +18,16 @@ from bijectors import stacked_rows
 __all__ = ['GlowSteps', 'MEMORY', 'assign_single_step', 'parameter_names',
            'single_step', 'single_step_values', 'step_initial_values']
 
-MEMORY = ('invertible', 'store')
+MEMORY = ('auto', 'invertible', 'store')
 
 # Prefix of the permutation's prepared tensors among the loop's tensors.
 _PERMUTATION = 'permutation/'
+
+
+@tf.custom_gradient
+def _dense_gradient(x):
+  """The identity, whose gradient is a dense tensor."""
+  return tf.identity(x), tf.convert_to_tensor
 
 
 class GlowSteps(equality.OwnsVariables,
@@ -50,7 +57,9 @@ class GlowSteps(equality.OwnsVariables,
     activation, running each coupling network once more (its output both
     inverts the step and is differentiated), with each piece's `backward`;
     `memory='store'` lets autodiff store the activations (memory linear in
-    `K`). A level's backward loop starts only when its output's gradient
+    `K`); `memory='auto'` stores them when a batch's activations fit
+    `memory_budget` (`bijectors.memory_budget`), decided when the batch is
+    traced. A level's backward loop starts only when its output's gradient
     arrives, and writes the stacked parameters' gradients in place
     (`stacked_rows`), so that an optimizer applied as gradients arrive holds
     one level's gradients at a time;
@@ -84,6 +93,7 @@ class GlowSteps(equality.OwnsVariables,
                permutation='lu',
                hidden_actnorm=True,
                memory='invertible',
+               memory_budget=None,
                compute_dtype=None,
                unroll=False,
                seed=0,
@@ -101,7 +111,9 @@ class GlowSteps(equality.OwnsVariables,
       permutation: a registered permutation's name (`'lu'`, `'plain'`,
         `'reverse'`, `'shuffle'`) or a `Permutation`.
       hidden_actnorm: ActNorm in the networks' hidden layers.
-      memory: `'invertible'` or `'store'`, see above.
+      memory: `'auto'`, `'invertible'` or `'store'`, see above.
+      memory_budget: bytes the stored activations may take with
+        `memory='auto'`; `None`: `memory_budget.default_memory_budget()`.
       compute_dtype: dtype of the coupling networks' convolutions (e.g.
         `tf.bfloat16`); `None` for `dtype`. Log-dets, ActNorm, the 1x1
         convolution and the coupling's map stay in `dtype`.
@@ -126,6 +138,9 @@ class GlowSteps(equality.OwnsVariables,
       self._hidden_channels = int(hidden_channels)
       self._hidden_actnorm = bool(hidden_actnorm)
       self._memory = memory
+      self._memory_budget = float(
+          memory_budget_lib.default_memory_budget() if memory_budget is None
+          else memory_budget)
       self._unroll = bool(unroll)
       self._compute_dtype = tf.as_dtype(compute_dtype or dtype)
       self._split = c // 2
@@ -153,6 +168,25 @@ class GlowSteps(equality.OwnsVariables,
   @property
   def memory(self):
     return self._memory
+
+  @property
+  def memory_budget(self):
+    return self._memory_budget
+
+  def store_activation_bytes(self, height, width):
+    """Estimated bytes per example `memory='store'` keeps at `H x W`."""
+    return memory_budget_lib.store_activation_bytes(
+        height, width, self._num_channels, self._num_steps,
+        self._hidden_channels, self.dtype, self._compute_dtype)
+
+  def memory_for(self, shape):
+    """The memory mode a batch of static `shape` `[N, H, W, C]` runs in."""
+    if self._memory != 'auto':
+      return self._memory
+    shape = tf.TensorShape(shape)
+    return memory_budget_lib.choose_memory(
+        shape[0], self.store_activation_bytes(shape[1], shape[2]),
+        self._memory_budget)
 
   @property
   def permutation(self):
@@ -417,9 +451,13 @@ class GlowSteps(equality.OwnsVariables,
 
   def _run(self, x):
     stacked = self._stacked_tensors()
-    if self._memory == 'invertible':
+    if self.memory_for(x.shape) == 'invertible':
       return self._run_forward_invertible(x, stacked)
-    return self._run_forward(x, stacked)
+    # Autodiff of the loop's row gathers gives `IndexedSlices`; the
+    # parameters get dense gradients, as from the invertible path.
+    return self._run_forward(x, {
+        n: _dense_gradient(t) if t.dtype.is_floating else t
+        for n, t in stacked.items()})
 
   def _forward_and_log_det(self, x):
     self._check_shape(x)

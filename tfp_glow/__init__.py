@@ -11,6 +11,7 @@ from tfp_glow.forms import restore
 from tfp_glow.model import GlowDistribution
 from tfp_glow.model import glow
 from tfp_glow.model import initialize
+from tfp_glow.model import memory_plan
 
 __all__ = [
     'GlowDistribution',
@@ -22,6 +23,7 @@ __all__ = [
     'encode',
     'glow',
     'initialize',
+    'memory_plan',
     'restore',
     'sample',
 ]

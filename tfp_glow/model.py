@@ -45,8 +45,8 @@ from tfp_glow import classifier as classifier_lib
 tfb = tfp.bijectors
 tfd = tfp.distributions
 
-__all__ = ['GlowDistribution', 'forward_order', 'glow', 'initialize',
-           'step_blocks']
+__all__ = ['GlowDistribution', 'forward_order', 'glow', 'initialize', 'memory_plan',
+           'step_blocks', 'step_shapes']
 
 
 class GlowDistribution(tfd.TransformedDistribution):
@@ -171,6 +171,47 @@ class GlowDistribution(tfd.TransformedDistribution):
     return dict()
 
 
+def step_shapes(image_shape, num_levels):
+  """Shapes `(H, W, C)` of each level's flow-step inputs (after squeezing)."""
+  h, w, c = image_shape
+  shapes = []
+  for _ in range(num_levels):
+    h, w, c = h // 2, w // 2, 4 * c
+    shapes.append((h, w, c))
+    c -= c // 2
+  return shapes
+
+
+def _store_bytes_per_level(image_shape, num_levels, num_steps,
+                           hidden_channels, dtype, compute_dtype):
+  return [bijectors.memory_budget.store_activation_bytes(
+      h, w, c, num_steps, hidden_channels, dtype, compute_dtype)
+          for h, w, c in step_shapes(image_shape, num_levels)]
+
+
+def memory_plan(dist, batch_size):
+  """What `memory='auto'` does for a batch of `batch_size` images.
+
+  Returns:
+    A dict: `memory` (`'store'`, `'invertible'`, or the fixed mode of a
+    model built with one), `store_bytes` (the estimated activations of the
+    batch in `'store'`) and `budget` (bytes; `None` for a fixed mode).
+  """
+  blocks = [b for b in step_blocks(dist)
+            if isinstance(b, bijectors.GlowSteps)]
+  if not blocks:  # The chain form stores its activations.
+    return dict(memory='store', store_bytes=None, budget=None)
+  shapes = step_shapes(dist.event_shape, len(blocks))
+  store_bytes = int(batch_size) * sum(
+      b.store_activation_bytes(h, w) for b, (h, w, _) in zip(blocks, shapes))
+  modes = {b.memory_for([batch_size, h, w, c])
+           for b, (h, w, c) in zip(blocks, shapes)}
+  fixed = blocks[0].memory != 'auto'
+  return dict(memory=modes.pop() if len(modes) == 1 else sorted(modes),
+              store_bytes=store_bytes,
+              budget=None if fixed else round(sum(b.memory_budget for b in blocks)))
+
+
 def latent_shapes(image_shape, num_levels):
   """Shapes of the per-level latents of a Glow over `image_shape` images."""
   h, w, c = image_shape
@@ -195,6 +236,7 @@ def glow(image_shape,
          num_classes=None,
          hidden_actnorm=True,
          memory=None,
+         memory_budget=None,
          compute_dtype=None,
          unroll_steps=False,
          fused=True,
@@ -226,11 +268,16 @@ def glow(image_shape,
       `tfp_glow.sample(..., labels=...)` and `encode`/`decode`.
     hidden_actnorm: ActNorm in the coupling networks' hidden layers
       (openai/glow's default).
-    memory: `'invertible'` (the default with `fused=True`): gradients
-      recompute each step's input from its output (memory constant in
-      `num_steps`, [1] Section 1); `'store'` (the only choice with
-      `fused=False`): autodiff stores the activations (faster, memory linear
-      in depth).
+    memory: how gradients get the flow steps' activations. `'auto'` (the
+      default with `fused=True`): `'store'` when a batch's activations fit
+      `memory_budget`, else `'invertible'`, decided when the batch is traced
+      (`bijectors.memory_budget`; `memory_plan` says what a batch size
+      gets). `'invertible'`: recompute each step's input from its output
+      (memory constant in `num_steps`, [1] Section 1). `'store'` (the only
+      choice with `fused=False`): autodiff stores the activations (faster,
+      memory linear in depth).
+    memory_budget: bytes the stored activations of one batch may take with
+      `memory='auto'`; `None`: a quarter of the host's physical memory.
     compute_dtype: dtype of the coupling networks' convolutions, e.g.
       `tf.bfloat16` (CPU/TPU) or `tf.float16` (GPU); log-dets, the priors and
       the density stay in `dtype`. `None`: `dtype`.
@@ -276,7 +323,7 @@ def glow(image_shape,
   bijectors.get_coupling(coupling)  # ValueError naming the choices.
   bijectors.get_permutation(permutation)
   if memory is None:
-    memory = 'invertible' if fused else 'store'
+    memory = 'auto' if fused else 'store'
     config['memory'] = memory
   if memory not in bijectors.glow_steps.MEMORY:
     raise ValueError(f'`memory` must be one of {bijectors.glow_steps.MEMORY}, '
@@ -293,6 +340,9 @@ def glow(image_shape,
   if num_classes is not None and int(num_classes) < 2:
     raise ValueError(f'`num_classes` must be None or >= 2, got {num_classes}.')
 
+  if memory_budget is not None and int(memory_budget) <= 0:
+    raise ValueError(f'`memory_budget` must be a positive number of bytes, '
+                     f'got {memory_budget}.')
   options = dict(hidden_channels=int(hidden_channels),
                  coupling=coupling, permutation=permutation,
                  learn_top_prior=learn_top_prior, num_classes=num_classes,
@@ -300,6 +350,15 @@ def glow(image_shape,
                  compute_dtype=compute_dtype, unroll=unroll_steps,
                  fused=bool(fused), dtype=dtype,
                  validate_args=validate_args)
+  if fused:
+    # Each level's share of the budget, in proportion to its activations:
+    # every level then makes the choice the whole model makes.
+    costs = _store_bytes_per_level(image_shape, int(num_levels),
+                                   int(num_steps), int(hidden_channels),
+                                   dtype, compute_dtype)
+    budget = (bijectors.memory_budget.default_memory_budget()
+              if memory_budget is None else int(memory_budget))
+    options['memory_budgets'] = [budget * cost / sum(costs) for cost in costs]
   with tf.name_scope(name):
     levels = _level(image_shape, 0, int(num_levels), int(num_steps),
                     seed=int(seed), **options)
@@ -370,15 +429,20 @@ def forward_order(bijector):
 
 
 def _level(image_shape, level, num_levels, num_steps, seed, learn_top_prior,
-           num_classes, dtype, validate_args, **step_options):
+           num_classes, dtype, validate_args, memory_budgets=None,
+           **step_options):
   """The encoder from level `level` on: `[H, W, C]` images -> flat latents."""
   h, w, c = image_shape
   h, w, c = h // 2, w // 2, 4 * c
+  level_options = dict(step_options)
+  if memory_budgets is not None:
+    level_options['memory_budget'] = memory_budgets[level]
+    step_options['memory_budgets'] = memory_budgets
   with tf.name_scope(f'level_{level}'):
     forward_order = [
         bijectors.Squeeze(validate_args=validate_args),
         _steps(c, num_steps, seed + level, dtype=dtype,
-               validate_args=validate_args, **step_options)]
+               validate_args=validate_args, **level_options)]
     if level < num_levels - 1:
       split = bijectors.LearnedPriorSplit(
           c, dtype=dtype, validate_args=validate_args, name='split_prior')

@@ -61,7 +61,8 @@ class Config:
   permutation: str = 'lu'
   learn_top_prior: bool = True
   hidden_actnorm: bool = True
-  memory: str = 'invertible'
+  memory: str = 'auto'
+  memory_budget: float = 0.
   fused: bool = True
   extensions: str = ''
   weight_y: float = 0.
@@ -146,8 +147,13 @@ _HELP = dict(
     '--extensions module.',
     learn_top_prior='Learned top prior (openai/glow --learntop).',
     hidden_actnorm='ActNorm in the coupling networks (openai/glow).',
-    memory='invertible (recompute activations, memory constant in depth) or '
-    'store (faster, memory linear in depth; the only choice with --nofused).',
+    memory='auto (store when a replica batch\'s activations fit '
+    '--memory_budget, else invertible; the choice is printed at start-up), '
+    'invertible (recompute activations, memory constant in depth) or store '
+    '(fastest, memory linear in depth; the only choice with --nofused).',
+    memory_budget='GiB that one replica batch\'s stored activations may take '
+    'with --memory=auto; 0: half the GPU\'s memory, or a quarter of the '
+    'host\'s memory without a GPU.',
     fused="Each level's K flow steps as one fused loop (fast); --nofused "
     'builds them as the chain of single TFP bijectors (same model, same '
     'checkpoint values: tfp_glow.convert / tfp_glow.restore).',
@@ -249,9 +255,12 @@ def validate(config):
     value = getattr(config, name)
     if value not in options:
       fail(f'unknown --{name}={value!r}; choose one of {", ".join(options)}.')
-  if not config.fused and config.memory != 'store':
+  if not config.fused and config.memory not in ('store', 'auto'):
     fail(f'--nofused builds the chain of single bijectors, which stores its '
          f'activations: use --memory=store (got --memory={config.memory}).')
+  if config.memory_budget < 0:
+    fail(f'--memory_budget must be >= 0 GiB (0: a quarter of the host\'s '
+         f'memory), got {config.memory_budget}.')
   if config.levels < 1 or config.depth < 1 or config.width < 1:
     fail(f'--levels, --depth and --width must be positive, got '
          f'{config.levels}, {config.depth}, {config.width}.')

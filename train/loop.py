@@ -122,6 +122,10 @@ def _run_holding_workdir(config, dataset, strategy, chief, start):
         config.workdir, config.keep_checkpoints, chief=chief, worker=worker,
         dist=dist, optimizer=optimizer, step=trainer.step,
         skipped=trainer.skipped)
+    memory_line = flow_lib.describe_memory(config, dist,
+                                           config.batch_size // replicas)
+    if chief and config.verbose and memory_line:
+      print(memory_line, flush=True)
     resumed_from = checkpointer.restore_latest()
     if resumed_from:
       print(f'Resumed from {resumed_from} (step {int(trainer.step.numpy())})',
