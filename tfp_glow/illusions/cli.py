@@ -74,8 +74,8 @@ def parser():
   b.add_argument('--center-size', type=console.positive_int, default=8)
   w = commands.add_parser('whites', parents=[common, sweep_args],
                           help="White's illusion")
-  w.add_argument('--stripe-width', type=console.positive_int, default=2)
-  w.add_argument('--bar-height', type=console.positive_int, default=8)
+  w.add_argument('--stripe-width', type=console.positive_int, default=1)
+  w.add_argument('--bar-height', type=console.positive_int, default=4)
   s = commands.add_parser('saturation', parents=[common, sweep_args],
                           help='coloured centre on a pale and a saturated '
                           'surround')
