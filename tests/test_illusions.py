@@ -83,20 +83,36 @@ def test_brightness_pixels_exact():
   assert patch.sum() == 8 * 8 * 3 * 255
 
 
+def _whites_black(center):
+  return stimuli.whites(center, 'black', stripe_width=2, bar_height=8)
+
+
 def test_whites_pixels_exact():
-  black = stimuli.whites(128, 'black')
+  black = stimuli.whites(128, 'black', stripe_width=2, bar_height=8)
   stripes = np.array([0, 255, 255, 0, 0, 255, 255, 0, 0, 255, 255, 0, 0, 255,
                       255, 0], np.uint8)
   expected = np.repeat(np.tile(stripes, (16, 1))[..., None], 3, axis=-1)
   expected[4:12, 7:9] = 128
   np.testing.assert_array_equal(black, expected)
-  white = stimuli.whites(128, 'white')
+  white = stimuli.whites(128, 'white', stripe_width=2, bar_height=8)
   inverted = 255 - expected
   inverted[4:12, 7:9] = 128
   np.testing.assert_array_equal(white, inverted)
   # The bar replaces the middle of the central stripe: above and below it
   # the stripe keeps its colour.
   assert (black[:4, 7:9] == 0).all() and (white[12:, 7:9] == 255).all()
+  # The default (WE_thin at one pixel per bar): 1-px stripes, bar 1 x 4.
+  default = stimuli.whites(128, 'black')[..., 0]
+  assert (default[6:10, 7] == 128).all() and (default[:6, 7] == 0).all()
+  assert (default[10:, 7] == 0).all() and (default[:, 6] == 255).all()
+  assert (default == 128).sum() == 4
+  # Horizontal is the transpose; offset shifts grating and bar together.
+  np.testing.assert_array_equal(
+      stimuli.whites(9, 'white', orientation='horizontal'),
+      stimuli.whites(9, 'white').transpose(1, 0, 2))
+  np.testing.assert_array_equal(
+      stimuli.whites(9, 'black', stripe_width=2, bar_height=8, offset=1)[:, 1:],
+      _whites_black(9)[:, :-1])
 
 
 def test_saturation_pixels_exact():
@@ -124,7 +140,7 @@ def test_sweeps_vary_only_the_centre():
       patches = illusion.sweep(condition)
       assert patches.shape == (256, 16, 16, 3) and patches.dtype == np.uint8
       changes = (patches != patches[:1]).any(axis=(0, 3))
-      assert changes[8, 8] and not changes[0, 0] and not changes[15, 15]
+      assert changes[7:9, 7:9].any() and not changes[0, 0] and not changes[15, 15]
   grey = illusions.brightness_illusion(dark=10).sweep('dark')
   np.testing.assert_array_equal(grey[:, 8, 8, 0], np.arange(256))
   assert (grey[:, 0, 0] == 10).all()
@@ -354,7 +370,7 @@ def test_saved_model_scorer_and_missing_model(saved_model_base, tmp_path,
                            f'--out={tmp_path}']) == 2
   assert 'no SavedModel' in capsys.readouterr().err
   assert cli.DEFAULT_MODEL == os.path.join(
-      os.path.dirname(illusions.__file__), 'model')
+      os.path.dirname(illusions.__file__), 'models', 'colour_seed0_v0')
 
 
 def test_saved_model_scorer_on_the_project_export(tiny_patch_glow, tmp_path):

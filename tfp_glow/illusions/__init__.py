@@ -19,6 +19,7 @@ embedded patch model (see `cli`).
      Model. NeurIPS 2020. arXiv 2005.08772.
 """
 
+from tfp_glow.illusions import ensemble
 from tfp_glow.illusions import heatmap
 from tfp_glow.illusions import percentile
 from tfp_glow.illusions import scoring
@@ -37,6 +38,7 @@ from tfp_glow.illusions.sweep import write
 __all__ = [
     'Scorer',
     'brightness_illusion',
+    'ensemble',
     'heatmap',
     'percentile',
     'run',

@@ -8,10 +8,15 @@ Commands:
     all          the three sweeps with their default stimuli
     heatmap      bits/dim of every 16x16 window of images (--image ...)
     bpd          mean bits/dim of images' non-overlapping 16x16 windows
+    whites-study White's illusion per stimulus geometry and model
 
 Each sweep writes `<name>.png`, `<name>_stimuli.png`, `<name>.csv` and
 `<name>.json` into `--out`; `all` adds `summary.json`. The model is a
-SavedModel export (`--model`, default the embedded `tfp_glow/illusions/model/`).
+SavedModel export (`--model`, default the first shipped model under
+`tfp_glow/illusions/models/`). `all --models=DIR1,DIR2` (or a glob pattern,
+or by default every shipped model) scores each model and writes
+`tfp_glow.illusions.ensemble`'s aggregate: each model's sweeps in
+`<out>/<model>/`, `summary.json`, `summary.md`, `<name>_models.png`.
 """
 
 import argparse
@@ -22,6 +27,7 @@ import os
 import numpy as np
 
 from tfp_glow import console
+from tfp_glow.illusions import ensemble
 from tfp_glow.illusions import heatmap
 from tfp_glow.illusions import percentile
 from tfp_glow.illusions import scoring
@@ -30,8 +36,9 @@ from tfp_glow.illusions import sweep
 
 __all__ = ['DEFAULT_MODEL', 'main', 'parser']
 
-DEFAULT_MODEL = os.path.join(os.path.dirname(os.path.abspath(__file__)),
-                             'model')
+# The first shipped model (`scoring.SHIPPED_MODELS/<name>/<version>/`).
+DEFAULT_MODEL = (scoring.shipped_models() or
+                 [os.path.join(scoring.SHIPPED_MODELS, 'colour_seed0_v0')])[0]
 _IMAGE_EXTENSIONS = ('.png', '.jpg', '.jpeg', '.bmp', '.gif', '.tif', '.tiff',
                      '.webp')
 
@@ -41,10 +48,10 @@ def parser():
   common = argparse.ArgumentParser(add_help=False)
   common.add_argument('--out', required=True, help='output directory')
   common.add_argument(
-      '--model', default=DEFAULT_MODEL,
+      '--model', default=None,
       help='SavedModel export directory (or a base directory of numbered '
       'versions); serving_default: uint8 images [N, H, W, C] -> '
-      'bits_per_dim [N]. Default: %(default)s')
+      f'bits_per_dim [N]. Default: {DEFAULT_MODEL}')
   common.add_argument(
       '--draws', type=console.non_negative_int, default=0,
       help='dequantization draws averaged per stimulus; 0: the midpoint '
@@ -74,8 +81,8 @@ def parser():
   b.add_argument('--center-size', type=console.positive_int, default=8)
   w = commands.add_parser('whites', parents=[common, sweep_args],
                           help="White's illusion")
-  w.add_argument('--stripe-width', type=console.positive_int, default=2)
-  w.add_argument('--bar-height', type=console.positive_int, default=8)
+  w.add_argument('--stripe-width', type=console.positive_int, default=1)
+  w.add_argument('--bar-height', type=console.positive_int, default=4)
   s = commands.add_parser('saturation', parents=[common, sweep_args],
                           help='coloured centre on a pale and a saturated '
                           'surround')
@@ -87,6 +94,16 @@ def parser():
   a = commands.add_parser('all', parents=[common],
                           help='the three sweeps, default stimuli')
   a.add_argument('--sigma', type=float, default=percentile.PAPER_SIGMA)
+  a.add_argument(
+      '--models', default=None,
+      help='comma-separated SavedModel directories or glob patterns, '
+      "e.g. '/tmp/ill_*/export'; each is scored and aggregated. Default "
+      '(without --model): every model under tfp_glow/illusions/models/.')
+  ws = commands.add_parser('whites-study', parents=[common],
+                           help="White's illusion under every geometry of "
+                           'whites_study.CONFIGURATIONS, per model')
+  ws.add_argument('--sigma', type=float, default=percentile.PAPER_SIGMA)
+  ws.add_argument('--models', default=None, help='as for `all`')
   h = commands.add_parser('heatmap', parents=[common],
                           help='bits/dim of every window of images')
   h.add_argument('--image', nargs='+', required=True,
@@ -177,6 +194,25 @@ def _bits_per_dim(score, args):
   return summary
 
 
+def _scorers(args):
+  """Model name -> scorer of `--model`, `--models`, or every shipped one."""
+  paths = ([args.model] if args.model else
+           scoring.model_paths(args.models) if args.models else
+           scoring.shipped_models())
+  if not paths:
+    raise FileNotFoundError(f'no model under {scoring.SHIPPED_MODELS}.')
+  return {name: scoring.scorer_from_saved_model(
+      path, draws=args.draws, seed=args.seed, batch_size=args.batch_size)
+          for name, path in zip(ensemble.model_names(paths), paths)}
+
+
+def _ensemble(args):
+  scorers = _scorers(args)
+  results = ensemble.run(scorers, sigma=args.sigma)
+  summary = ensemble.write(results, args.out)
+  return {name: entry['aggregate'] for name, entry in summary.items()}
+
+
 def main(argv=None, score=None):
   """Runs a command; returns its summary dict.
 
@@ -190,9 +226,18 @@ def main(argv=None, score=None):
       prints it and exits with status 2).
   """
   args = parser().parse_args(argv)
+  if args.command == 'whites-study':
+    from tfp_glow.illusions import whites_study  # pylint: disable=g-import-not-at-top
+    rows = whites_study.run(_scorers(args), sigma=args.sigma)
+    whites_study.write(rows, args.out)
+    return rows
+  if args.command == 'all' and score is None and args.model is None:
+    return _ensemble(args)
+  if getattr(args, 'models', None):
+    raise ValueError('give --model (one model) or --models, not both.')
   if score is None:
     score = scoring.scorer_from_saved_model(
-        args.model, draws=args.draws, seed=args.seed,
+        args.model or DEFAULT_MODEL, draws=args.draws, seed=args.seed,
         batch_size=args.batch_size)
   os.makedirs(args.out, exist_ok=True)
   if args.command == 'heatmap':

@@ -10,7 +10,7 @@ import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-__all__ = ['heatmap_figure', 'sweep_figures']
+__all__ = ['ensemble_figure', 'heatmap_figure', 'sweep_figures']
 
 _COLOURS = ('tab:blue', 'tab:orange')
 
@@ -122,5 +122,41 @@ def heatmap_figure(image, bits_per_dim, window, stride, path, title=None):
   axes[1].set_title(f'bits/dim, {window}x{window} windows, stride {stride}'
                     '\n(light: likely)', fontsize='medium')
   fig.colorbar(shown, ax=axes[1], label='bits/dim')
+  fig.tight_layout()
+  return _save(fig, path)
+
+
+def ensemble_figure(results, aggregate, path):
+  """One illusion's PR curves under several models: each model (thin), the
+  pointwise mean (thick) and the min..max band, one panel a normalisation.
+
+  Args:
+    results: model name -> `sweep.SweepResult` of one illusion.
+    aggregate: `ensemble.aggregate` of their summaries (for the titles).
+    path: the PNG to write.
+  """
+  first = next(iter(results.values()))
+  ill, values = first.illusion, first.values
+  fig = Figure(figsize=(10, 4.2))
+  axes = fig.subplots(1, 2)
+  for ax, method in zip(axes, ('paper', 'exact')):
+    for condition, colour in zip(ill.conditions, _COLOURS):
+      curves = np.stack([r.pr[method][condition] for r in results.values()])
+      for curve in curves:
+        ax.plot(values, curve, color=colour, lw=0.6, alpha=0.5)
+      ax.fill_between(values, curves.min(0), curves.max(0), color=colour,
+                      alpha=0.2, lw=0)
+      ax.plot(values, curves.mean(0), color=colour, lw=2,
+              label=f'{condition} (mean of {len(curves)})')
+    ax.axvline(first.c_star, color='k', lw=0.8, ls=':')
+    a = aggregate[method]
+    ax.set(xlabel=ill.axis, ylabel='percentile rank', ylim=(-0.02, 1.02),
+           title=f"{method}: c' = {a['c_match']['mean']:.3g} "
+           f"(range {a['c_match']['min']:.3g}..{a['c_match']['max']:.3g}), "
+           f"{a['agree']} of {a['n_models']} as perceived",
+           )
+    ax.title.set_fontsize('small')
+    ax.legend(fontsize='small')
+  fig.suptitle(f'{ill.name}: {len(results)} models, c* = {first.c_star:.3g}')
   fig.tight_layout()
   return _save(fig, path)

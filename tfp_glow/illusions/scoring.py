@@ -8,7 +8,8 @@ in-process `tfp_glow.glow` distribution and a SavedModel export
 needs TensorFlow only).
 
     score = scorer_from_distribution(dist, n_bits=5, draws=4, seed=0)
-    score = scorer_from_saved_model('tfp_glow/illusions/model')
+    score = scorer_from_saved_model(shipped_models()[0])
+    paths = model_paths('/tmp/ill_*/export,/tmp/other')   # globs, commas
     bpd = score(patches)                      # float64 [N]
 
 Dequantization. bits/dim of discrete pixels is openai/glow's objective
@@ -20,6 +21,7 @@ image of every call (common random numbers): stimuli that differ only in the
 centre see the same noise, so a sweep's curve is smooth in the centre value.
 """
 
+import glob
 import json
 import os
 
@@ -31,11 +33,19 @@ from tfp_glow import export
 from tfp_glow import seeds
 
 __all__ = [
+    'SHIPPED_MODELS',
     'Scorer',
+    'model_paths',
     'resolve_saved_model',
     'scorer_from_distribution',
     'scorer_from_saved_model',
+    'shipped_models',
 ]
+
+# The models that ship with the package: one SavedModel base directory each,
+# `models/<name>/<version>/saved_model.pb`.
+SHIPPED_MODELS = os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                              'models')
 
 
 class Scorer:
@@ -146,6 +156,38 @@ def resolve_saved_model(path):
       f'version directory {path}/<N>/saved_model.pb). Export a trained 16x16 '
       'patch model with tfp_glow.export.save and pass its directory with '
       '--model.')
+
+
+def shipped_models(root=SHIPPED_MODELS):
+  """The base directories under `root` holding a SavedModel, sorted by name."""
+  if not os.path.isdir(root):
+    return []
+  return [path for path in sorted(glob.glob(os.path.join(root, '*')))
+          if os.path.isdir(path) and export.find_saved_model(path)]
+
+
+def model_paths(spec):
+  """Model directories from a list or a comma-separated string of paths.
+
+  Each entry is a directory or a glob pattern (`/tmp/ill_*/export`); a
+  pattern expands to its matches in sorted order, duplicates are dropped.
+
+  Raises:
+    FileNotFoundError: an entry matches nothing, or nothing is given.
+  """
+  entries = spec.split(',') if isinstance(spec, str) else list(spec)
+  paths = []
+  for entry in (e.strip() for e in entries):
+    if not entry:
+      continue
+    matches = (sorted(glob.glob(entry)) if set('*?[') & set(entry) else
+               [entry] if os.path.exists(entry) else [])
+    if not matches:
+      raise FileNotFoundError(f'no model at {entry!r}.')
+    paths += [m for m in matches if m not in paths]
+  if not paths:
+    raise FileNotFoundError(f'no model directories in {spec!r}.')
+  return paths
 
 
 def _saved_config(loaded):

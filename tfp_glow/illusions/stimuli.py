@@ -7,12 +7,14 @@ a sweep of 256 values of the centre (all else fixed):
 * `brightness`: a grey centre square (`center_size` x `center_size`, centred)
   of grey `c` on a uniform grey surround, dark (test) or light (reference).
   Perceived: the centre on the dark surround looks lighter.
-* `whites`: White's illusion. Vertical black and white stripes of width
-  `stripe_width`; a grey test bar `bar_height` tall replaces the middle of
-  the central stripe, which is black (test) or white (reference; the grating
-  inverted, so the bar sits at the same place). Perceived: the bar on the
-  black stripe looks lighter (White 1979), although its long sides touch
-  white stripes.
+* `whites`: White's illusion. A square-wave grating of black and white
+  stripes `stripe_width` wide; a grey test bar `bar_width` x `bar_height`
+  replaces the middle of the central stripe, which is black (test) or white
+  (reference; the grating inverted, so the bar sits at the same place).
+  Perceived: the bar on the black stripe looks lighter (White 1979),
+  although its long sides touch white stripes: the bar's lightness moves
+  away from its collinear stripe ends (black) and towards its flanking
+  stripes, the opposite of simultaneous contrast by area [2, 3].
 * `saturation`: a centre square of hue `hue`, HSV value `value` and
   saturation `s` on a surround of the same hue and value, pale (test) or
   saturated (reference). Perceived: the centre on the pale surround looks
@@ -24,8 +26,37 @@ value `c'` on the reference is above `c*` (see `percentile.match`).
     illusion = stimuli.brightness_illusion()
     patches = illusion.sweep('dark')          # uint8 [256, 16, 16, 3]
 
+White's geometry. The default is the standard stimulus of computational
+studies of White's effect, Robinson, Hammon & de Sa's "WE_thin" [3] (a
+0.5 c/deg square-wave grating of 16 bars, 16 deg x 12 deg; the target one
+bar wide and 4 deg tall, centred, so that 4 bar widths of its collinear
+stripe show above and below it), drawn at one pixel per bar: stripes 1 px,
+bar 1 x 4, centred, with 6 px of its collinear stripe above and below it
+(at least WE_thin's 4 bar widths) and 8 stripes on either side. Two facts fix the proportions, not the model's answer:
+
+* [1]'s released code (VI-Glow `image_patch_graph.py`) resizes each whole
+  stimulus image to the model's 16x16 input (`transforms.Resize(16)`): the
+  patch holds the stimulus, not a close-up of the target.
+* White's effect is driven by the contrast of the target with its
+  *collinear* stripe ends; the flanking stripes pull the other way [2], and
+  a target whose collinear ends are cut short behaves like simultaneous
+  contrast ("inverted White effect", [2]). The previous default (stripes
+  2 px, bar 2 x 8) showed only 2 stripe widths of collinear stripe at each
+  end, half the target's length, with 4x more flank contact than collinear
+  contact; it is a crop of WE_thin that cuts the ends, and stays available
+  as `whites_illusion(stripe_width=2, bar_height=8)`.
+
+`docs/illusions/whites_investigation.md` and `whites_study` score the
+alternatives (stripe width, bar height and width, orientation, phase).
+
 [1]: Hirsch & Tal. Color Visual Illusions: A Statistics-based Computational
      Model. NeurIPS 2020. arXiv 2005.08772.
+[2]: Blakeslee & McCourt. Dissecting the influence of the collinear and
+     flanking bars in White's effect. Vision Research, 2016 (0.5 c/deg
+     grating, targets 1 deg wide, 0.5 or 3 deg tall).
+[3]: Robinson, Hammon & de Sa. Explaining brightness illusions using spatial
+     filtering and local response normalization. Vision Research 47, 2007
+     (stimulus WE_thin; also stimupy's `white` stimuli).
 """
 
 import dataclasses
@@ -120,36 +151,52 @@ def brightness(center, surround, size=SIZE, center_size=8):
   return _square(_grey(center), _grey(surround), size, center_size)
 
 
-def whites(center, on='black', size=SIZE, stripe_width=2, bar_height=8):
+def whites(center, on='black', size=SIZE, stripe_width=1, bar_height=4,
+           bar_width=None, orientation='vertical', offset=0):
   """White's illusion: a grey bar replacing part of a black or white stripe.
 
-  Column `j` belongs to stripe `floor((j - j0) / stripe_width)` with
-  `j0 = (size - stripe_width) // 2` the bar's first column; even stripes
-  have the colour named by `on`, odd ones the other. The bar covers rows
-  `(size - bar_height) // 2` on and the central stripe's columns.
+  With vertical stripes, column `j` belongs to stripe
+  `floor((j - j0) / stripe_width)`, `j0 = (size - bar_width) // 2 + offset`
+  the bar's first column; even stripes have the colour named by `on`, odd
+  ones the other. The bar covers rows `(size - bar_height) // 2` on and
+  columns `j0 .. j0 + bar_width - 1` (all within stripe 0 when
+  `bar_width <= stripe_width`). `orientation='horizontal'` is the transpose.
 
   Args:
     center: grey level 0..255 of the bar.
     on: `'black'` or `'white'`, the colour of the stripe the bar lies on.
     size: the patch's height and width.
     stripe_width: width of every stripe in pixels.
-    bar_height: the bar's height in pixels.
+    bar_height: the bar's length along the stripes, in pixels.
+    bar_width: the bar's width across the stripes; None: `stripe_width`.
+    orientation: `'vertical'` or `'horizontal'` stripes (and bar).
+    offset: shift of the grating and bar across the stripes, in pixels
+      (the phase relative to the patch's pixel grid).
 
   Returns:
     uint8 `[size, size, 3]`.
   """
   if on not in ('black', 'white'):
     raise ValueError(f'`on` must be "black" or "white", got {on!r}.')
+  if orientation not in ('vertical', 'horizontal'):
+    raise ValueError('`orientation` must be "vertical" or "horizontal", got '
+                     f'{orientation!r}.')
   if not 1 <= stripe_width <= size:
     raise ValueError(f'`stripe_width` must be in 1..{size}, got '
                      f'{stripe_width}.')
-  bar_cols = _center_slice(size, stripe_width)
+  bar_width = stripe_width if bar_width is None else bar_width
+  bar_cols = _center_slice(size, bar_width)
+  bar_cols = slice(bar_cols.start + offset, bar_cols.stop + offset)
+  if bar_cols.start < 0 or bar_cols.stop > size:
+    raise ValueError(f'`offset` {offset} moves the bar out of the patch.')
   bar_rows = _center_slice(size, bar_height)
   stripe = (np.arange(size) - bar_cols.start) // stripe_width
   even, odd = (0, 255) if on == 'black' else (255, 0)
   row = np.where(stripe % 2 == 0, even, odd).astype(np.uint8)
   patch = np.repeat(np.repeat(row[np.newaxis, :, np.newaxis], size, 0), 3, 2)
   patch[bar_rows, bar_cols] = _grey(center)
+  if orientation == 'horizontal':
+    patch = np.ascontiguousarray(patch.transpose(1, 0, 2))
   return patch
 
 
@@ -222,16 +269,22 @@ def brightness_illusion(dark=64, light=192, center_size=8, size=SIZE):
                       size=size))
 
 
-def whites_illusion(stripe_width=2, bar_height=8, size=SIZE):
+def whites_illusion(stripe_width=1, bar_height=4, size=SIZE, bar_width=None,
+                    orientation='vertical', offset=0):
   """White's illusion: the grey bar on a black and on a white stripe."""
+  whites(0, 'black', size, stripe_width, bar_height, bar_width, orientation,
+         offset)  # checks the geometry once, here
   return Illusion(
       name='whites', axis='bar grey level',
       values=np.arange(NUM_STEPS, dtype=np.float64),
       conditions=('black', 'white'), surrounds={'black': 0, 'white': 255},
       default_test_value=128.,
       render=lambda condition, v: whites(
-          v, condition, size, stripe_width, bar_height),
+          v, condition, size, stripe_width, bar_height, bar_width,
+          orientation, offset),
       parameters=dict(stripe_width=stripe_width, bar_height=bar_height,
+                      bar_width=stripe_width if bar_width is None else
+                      bar_width, orientation=orientation, offset=offset,
                       size=size))
 
 
