@@ -140,7 +140,7 @@ def manipulation_figures(result, out_dir):
     The paths written.
   """
   summary = result.summary()
-  fig = Figure(figsize=(11, 4.4))
+  fig = Figure(figsize=(9, 3.7))
   axes = fig.subplots(1, 2)
   for ax, image, title in (
       (axes[0], result.image, f'before: PR {summary["pr_before"]:.3f}'),
@@ -196,15 +196,15 @@ def matched_pair_figure(result, method, path):
             f'{reference} surround\nsame centre {m["c_star"]:.3g}'),
            (reference, m['c_match'],
             f'{reference} surround\ncentre {m["c_match"]:.3g} ({amount})'))
-  fig = Figure(figsize=(8, 3.4))
+  fig = Figure(figsize=(8, 3.8))
   axes = fig.subplots(1, 3)
   for ax, (condition, value, title) in zip(axes, shown):
     ax.imshow(ill.render(condition, value), interpolation='nearest')
     ax.set_title(title, fontsize='medium')
     ax.set_xticks([])
     ax.set_yticks([])
-  fig.suptitle(f'{ill.name}: the {reference}-surround centre raised {amount} '
-               f'({ill.axis}) has the {test} one\'s PR, {m["pr_test"]:.3f} '
-               f'({method})', fontsize='medium')
+  fig.suptitle(f'{ill.name}: the {reference}-surround centre raised '
+               f'{amount} ({ill.axis})\nhas the {test}-surround centre\'s '
+               f'PR, {m["pr_test"]:.3f} ({method})', fontsize='medium')
   fig.tight_layout()
   return _save(fig, path)
