@@ -1,4 +1,4 @@
-"""tfp_glow.illusions.manipulate and matched_pair: edits, PR targets, refusals."""
+"""illusions.manipulate and matched_pair: edits, PR targets, refusals."""
 
 import json
 import os
@@ -14,8 +14,10 @@ from tfp_glow.illusions import cli
 from tfp_glow.illusions import manipulate
 from tfp_glow.illusions import stimuli
 # The tiny random patch model and its scorer, shared with test_illusions.
-from tests.test_illusions import midpoint_scorer  # pylint: disable=unused-import
-from tests.test_illusions import tiny_patch_glow  # pylint: disable=unused-import
+# pylint: disable=unused-import
+from tests.test_illusions import midpoint_scorer
+from tests.test_illusions import tiny_patch_glow
+# pylint: enable=unused-import
 
 _REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SMALL = dict(num_steps=24, max_windows=24)  # 576 windows a sweep
