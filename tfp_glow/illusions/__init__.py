@@ -6,9 +6,10 @@ percentile rank among the values it could take in that context. This package
 renders the stimuli (`stimuli`), scores them with any model through a scorer
 (`scoring`: an in-process `tfp_glow.glow` or a SavedModel export), turns the
 sweep's bits/dim into percentile ranks and matches them (`percentile`,
-`sweep`), scores every window of an image (`heatmap`), and draws the results
-(`plots`). `python -m tfp_glow.illusions brightness --out=DIR` runs it on the
-embedded patch model (see `cli`).
+`sweep`, `matched_pair`), scores every window of an image (`heatmap`), moves
+a photograph's region to a target percentile rank (`manipulate`), and draws
+the results (`plots`). `python -m tfp_glow.illusions brightness --out=DIR`
+runs it on the embedded patch model (see `cli`).
 
     score = illusions.scorer_from_distribution(dist, n_bits=5, draws=4)
     result = illusions.run(score, illusions.brightness_illusion())
@@ -21,6 +22,8 @@ embedded patch model (see `cli`).
 
 from tfp_glow.illusions import ensemble
 from tfp_glow.illusions import heatmap
+from tfp_glow.illusions import manipulate
+from tfp_glow.illusions import matched_pair
 from tfp_glow.illusions import percentile
 from tfp_glow.illusions import scoring
 from tfp_glow.illusions import stimuli
@@ -40,6 +43,8 @@ __all__ = [
     'brightness_illusion',
     'ensemble',
     'heatmap',
+    'manipulate',
+    'matched_pair',
     'percentile',
     'run',
     'saturation_illusion',

@@ -9,6 +9,9 @@ Commands:
     heatmap      bits/dim of every 16x16 window of images (--image ...)
     bpd          mean bits/dim of images' non-overlapping 16x16 windows
     whites-study White's illusion per stimulus geometry and model
+    manipulate   move a photograph's masked region along brightness,
+                 saturation or hue to a target PR (`manipulate`)
+    match        the saturation pair the model calls equal (`matched_pair`)
 
 Each sweep writes `<name>.png`, `<name>_stimuli.png`, `<name>.csv` and
 `<name>.json` into `--out`; `all` adds `summary.json`. The model is a
@@ -29,10 +32,13 @@ import numpy as np
 from tfp_glow import console
 from tfp_glow.illusions import ensemble
 from tfp_glow.illusions import heatmap
+from tfp_glow.illusions import manipulate
+from tfp_glow.illusions import matched_pair
 from tfp_glow.illusions import percentile
 from tfp_glow.illusions import scoring
 from tfp_glow.illusions import stimuli
 from tfp_glow.illusions import sweep
+from tfp_glow.illusions import whites_study
 
 __all__ = ['DEFAULT_MODEL', 'main', 'parser']
 
@@ -119,6 +125,29 @@ def parser():
                  help='image files or directories')
   e.add_argument('--resize', type=console.non_negative_int, default=256,
                  help='resize the short side to this first (0: keep)')
+  m = commands.add_parser('manipulate', parents=[common],
+                          help="move a masked region's brightness, "
+                          'saturation or hue to a target PR')
+  m.add_argument('--image', required=True, help='the photograph')
+  m.add_argument('--mask', required=True,
+                 help='image of the same size, white marks the region')
+  m.add_argument('--axis', required=True, choices=manipulate.AXES)
+  goal = m.add_mutually_exclusive_group(required=True)
+  goal.add_argument('--target', type=float, help='the PR to reach, in (0, 1)')
+  goal.add_argument('--match-mask',
+                    help="a second, disjoint region whose PR to reach")
+  m.add_argument('--resize', type=console.non_negative_int, default=256,
+                 help='resize the short side to this first (0: keep)')
+  m.add_argument('--steps', type=console.positive_int,
+                 default=manipulate.NUM_STEPS, help='shifts per sweep')
+  m.add_argument('--max-windows', type=console.positive_int,
+                 default=manipulate.MAX_WINDOWS,
+                 help='windows scored per region')
+  m.add_argument('--method', choices=sweep.METHODS, default='paper')
+  t = commands.add_parser('match', parents=[common, sweep_args],
+                          help='raise the saturated-surround centre until '
+                          "its PR equals the pale-surround one's")
+  t.add_argument('--method', choices=sweep.METHODS, default='paper')
   return p
 
 
@@ -227,7 +256,6 @@ def main(argv=None, score=None):
   """
   args = parser().parse_args(argv)
   if args.command == 'whites-study':
-    from tfp_glow.illusions import whites_study  # pylint: disable=g-import-not-at-top
     rows = whites_study.run(_scorers(args), sigma=args.sigma)
     whites_study.write(rows, args.out)
     return rows
@@ -239,6 +267,15 @@ def main(argv=None, score=None):
     score = scoring.scorer_from_saved_model(
         args.model or DEFAULT_MODEL, draws=args.draws, seed=args.seed,
         batch_size=args.batch_size)
+  if args.command == 'manipulate':  # checks its inputs before writing
+    return manipulate.run_files(
+        score, args.image, args.mask, args.axis, args.out, args.target,
+        args.match_mask, args.resize, num_steps=args.steps,
+        max_windows=args.max_windows, method=args.method)
+  if args.command == 'match':
+    return matched_pair.write(matched_pair.run(
+        score, c_star=args.test_value, sigma=args.sigma), args.out,
+                              args.method)
   os.makedirs(args.out, exist_ok=True)
   if args.command == 'heatmap':
     return _heatmaps(score, args)

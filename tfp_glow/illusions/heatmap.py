@@ -11,7 +11,8 @@ import numpy as np
 
 from tfp_glow import image_file
 
-__all__ = ['load_image', 'window_bits_per_dim', 'windows']
+__all__ = ['load_image', 'resize_short_side', 'window_bits_per_dim',
+           'windows']
 
 
 def windows(image, size, stride=1):
@@ -66,12 +67,29 @@ def load_image(path, short_side=None):
     short_side: resize (Lanczos) so the shorter side has this many pixels,
       as [1]'s data pipeline (256); None keeps the size.
   """
-  from PIL import Image  # pylint: disable=g-import-not-at-top
   with image_file.open_image(path) as img:
-    img = img.convert('RGB')
-    if short_side:
-      scale = short_side / min(img.size)
-      size = (max(1, round(img.size[0] * scale)),
-              max(1, round(img.size[1] * scale)))
-      img = img.resize(size, Image.Resampling.LANCZOS)
-    return np.asarray(img, np.uint8)
+    return resize_short_side(np.asarray(img.convert('RGB'), np.uint8),
+                             short_side)
+
+
+def resize_short_side(image, short_side=None, resample='lanczos'):
+  """uint8 `[H, W, C]` resized so its shorter side is `short_side` pixels.
+
+  `resample`: 'lanczos' (photographs) or 'nearest' (masks, labels). None
+  or 0 returns `image` as it is.
+  """
+  from PIL import Image  # pylint: disable=g-import-not-at-top
+  if not short_side:
+    return image
+  filters = {'lanczos': Image.Resampling.LANCZOS,
+             'nearest': Image.Resampling.NEAREST}
+  if resample not in filters:
+    raise ValueError(f'`resample` must be one of {sorted(filters)}, got '
+                     f'{resample!r}.')
+  height, width = image.shape[:2]
+  scale = short_side / min(height, width)
+  size = (max(1, round(width * scale)), max(1, round(height * scale)))
+  squeeze = image.ndim == 3 and image.shape[-1] == 1
+  img = Image.fromarray(image[..., 0] if squeeze else image)
+  out = np.asarray(img.resize(size, filters[resample]), np.uint8)
+  return out[..., np.newaxis] if squeeze else out

@@ -10,7 +10,8 @@ import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-__all__ = ['ensemble_figure', 'heatmap_figure', 'sweep_figures']
+__all__ = ['ensemble_figure', 'heatmap_figure', 'manipulation_figures',
+           'matched_pair_figure', 'sweep_figures']
 
 _COLOURS = ('tab:blue', 'tab:orange')
 
@@ -158,5 +159,86 @@ def ensemble_figure(results, aggregate, path):
     ax.title.set_fontsize('small')
     ax.legend(fontsize='small')
   fig.suptitle(f'{ill.name}: {len(results)} models, c* = {first.c_star:.3g}')
+
+
+def _outline(ax, mask, colour):
+  ax.contour(mask.astype(float), levels=[0.5], colors=[colour],
+             linewidths=0.8)
+
+
+def manipulation_figures(result, out_dir):
+  """`manipulation.png` (before, after, with the regions outlined) and
+  `pr_curve.png` (the region's PR along the axis, before and after).
+
+  Returns:
+    The paths written.
+  """
+  summary = result.summary()
+  fig = Figure(figsize=(9, 3.7))
+  axes = fig.subplots(1, 2)
+  for ax, image, title in (
+      (axes[0], result.image, f'before: PR {summary["pr_before"]:.3f}'),
+      (axes[1], result.edited,
+       f'after: {result.axis} {summary["shift"]:+.3f}, PR '
+       f'{summary["pr_after"]:.3f} (target {summary["target"]:.3f})')):
+    ax.imshow(image)
+    _outline(ax, result.mask, 'tab:red')
+    if result.match_mask is not None:
+      _outline(ax, result.match_mask, 'tab:cyan')
+    ax.set_title(title, fontsize='medium')
+    ax.set_xticks([])
+    ax.set_yticks([])
+  if result.match_mask is not None:
+    fig.suptitle(f'red region matched to the cyan one (PR '
+                 f'{summary["match_pr_before"]:.3f})', fontsize='medium')
+  fig.tight_layout()
+  paths = [_save(fig, os.path.join(out_dir, 'manipulation.png'))]
+
+  fig = Figure(figsize=(6.4, 4.4))
+  ax = fig.subplots()
+  ax.plot(result.before.shifts, result.before.pr, color=_COLOURS[0],
+          label='region as it was')
+  ax.plot(result.after.shifts + result.shift, result.after.pr,
+          color=_COLOURS[1], ls='--', label='edited (shifts re-based)')
+  ax.axhline(result.target, color='k', lw=0.8, ls=':', label='target PR')
+  ax.plot([0.], [summary['pr_before']], 'o', color=_COLOURS[0], ms=5)
+  ax.plot([result.shift], [summary['pr_after']], 'o', color=_COLOURS[1],
+          ms=5)
+  ax.set(xlabel=f'shift of the region\'s {result.axis}',
+         ylabel='percentile rank', ylim=(-0.02, 1.02),
+         title=f'{result.axis}: shift {result.shift:+.3f}, PR '
+         f'{summary["pr_before"]:.3f} -> {summary["pr_after"]:.3f}')
+  ax.legend(fontsize='small')
+  fig.tight_layout()
+  paths.append(_save(fig, os.path.join(out_dir, 'pr_curve.png')))
+  return paths
+
+
+def matched_pair_figure(result, method, path):
+  """The test centre at `c*`, the reference at `c*` and at `c'` (matched).
+
+  `result`: a `sweep.SweepResult`; `method`: the match shown.
+  """
+  ill = result.illusion
+  test, reference = ill.conditions
+  m = result.matches[method]
+  relative = m['relative_shift']
+  amount = (f'{100 * relative:+.1f}%' if relative is not None else
+            f'{m["shift"]:+.3g}')
+  shown = ((test, m['c_star'], f'{test} surround\ncentre {m["c_star"]:.3g}'),
+           (reference, m['c_star'],
+            f'{reference} surround\nsame centre {m["c_star"]:.3g}'),
+           (reference, m['c_match'],
+            f'{reference} surround\ncentre {m["c_match"]:.3g} ({amount})'))
+  fig = Figure(figsize=(8, 3.8))
+  axes = fig.subplots(1, 3)
+  for ax, (condition, value, title) in zip(axes, shown):
+    ax.imshow(ill.render(condition, value), interpolation='nearest')
+    ax.set_title(title, fontsize='medium')
+    ax.set_xticks([])
+    ax.set_yticks([])
+  fig.suptitle(f'{ill.name}: the {reference}-surround centre raised '
+               f'{amount} ({ill.axis})\nhas the {test}-surround centre\'s '
+               f'PR, {m["pr_test"]:.3f} ({method})', fontsize='medium')
   fig.tight_layout()
   return _save(fig, path)

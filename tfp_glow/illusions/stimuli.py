@@ -72,6 +72,7 @@ __all__ = [
     'intensity_to_uint8',
     'saturation',
     'saturation_illusion',
+    'uint8_to_hsv',
     'whites',
     'whites_illusion',
     'ILLUSIONS',
@@ -96,20 +97,49 @@ def intensity_to_uint8(x):
 
 
 def hsv_to_uint8(hue, saturation, value):
-  """One HSV colour, each component in `[0, 1]`, -> uint8 RGB `[3]`.
+  """HSV colours, each component in `[0, 1]`, -> uint8 RGB `[..., 3]`.
 
-  The standard hexcone map (as `colorsys.hsv_to_rgb`), then `intensity_to_uint8`.
+  The standard hexcone map (as `colorsys.hsv_to_rgb`), then
+  `intensity_to_uint8`. The components broadcast: scalars give one colour
+  `[3]`, arrays `[...]` an image `[..., 3]`.
   """
+  hue, saturation, value = np.broadcast_arrays(
+      *(np.asarray(x, np.float64) for x in (hue, saturation, value)))
   for name, x in (('hue', hue), ('saturation', saturation), ('value', value)):
-    if not 0. <= x <= 1.:
-      raise ValueError(f'`{name}` must lie in [0, 1], got {x}.')
+    if np.any(x < 0.) or np.any(x > 1.):
+      raise ValueError(f'`{name}` must lie in [0, 1], got range '
+                       f'[{x.min()}, {x.max()}].')
   h6 = (hue % 1.) * 6.
-  sector = int(np.floor(h6)) % 6
+  sector = np.floor(h6).astype(np.int64) % 6
   f = h6 - np.floor(h6)
-  v, s = float(value), float(saturation)
+  v, s = value, saturation
   p, q, t = v * (1. - s), v * (1. - s * f), v * (1. - s * (1. - f))
   rgb = [(v, t, p), (q, v, p), (p, v, t), (p, q, v), (t, p, v), (v, p, q)]
-  return intensity_to_uint8(rgb[sector])
+  channels = [np.choose(sector, [row[c] for row in rgb]) for c in range(3)]
+  return intensity_to_uint8(np.stack(channels, axis=-1))
+
+
+def uint8_to_hsv(rgb):
+  """uint8 RGB `[..., 3]` -> `(hue, saturation, value)`, each `[...]` in
+  `[0, 1]`: the inverse of `hsv_to_uint8` (as `colorsys.rgb_to_hsv`).
+
+  `V = max(R, G, B) / 255`, `S = (max - min) / max` (0 for black), and the
+  hue is the position on the hexcone, 0 for greys (`max = min`).
+  `hsv_to_uint8(*uint8_to_hsv(x)) == x` for every uint8 `x`.
+  """
+  rgb = np.asarray(rgb)
+  if rgb.dtype != np.uint8 or rgb.shape[-1:] != (3,):
+    raise ValueError(f'expected uint8 RGB [..., 3], got {rgb.dtype} of '
+                     f'shape {rgb.shape}.')
+  r, g, b = np.moveaxis(rgb.astype(np.float64) / 255., -1, 0)
+  high = np.maximum(np.maximum(r, g), b)
+  chroma = high - np.minimum(np.minimum(r, g), b)
+  safe = np.where(chroma > 0, chroma, 1.)
+  hue = np.where(high == r, ((g - b) / safe) % 6.,
+                 np.where(high == g, (b - r) / safe + 2., (r - g) / safe + 4.))
+  hue = np.where(chroma > 0, hue / 6., 0.)
+  saturation = np.where(high > 0, chroma / np.where(high > 0, high, 1.), 0.)
+  return hue % 1., saturation, high
 
 
 def _grey(level):
