@@ -53,7 +53,9 @@ if _REPO not in sys.path:
 
 from bench import common  # pylint: disable=g-import-not-at-top
 
-FLOWS = ('tfp_glow', 'tfb_glow')
+FLOWS = ('tfp_glow', 'tfb_glow')  # The TensorFlow flows, always measured.
+TORCH = 'torch_glow'  # bench/torch_glow.py, with --flows (torch installed).
+TORCH_MEASURES = ('log_prob', 'train')  # Its cells, under mode 'eager'.
 MEASURES = ('inverse', 'log_prob', 'train', 'train_store', 'sample')
 MODES = ('xla', 'nonxla')
 
@@ -67,10 +69,16 @@ def parse_args(argv=None):
       description=__doc__.split('\n\n')[0],
       formatter_class=argparse.RawDescriptionHelpFormatter)
   p.add_argument('--flow', default='all',
-                 choices=('all',) + FLOWS + ('matmul',),
+                 choices=('all',) + FLOWS + (TORCH, 'matmul'),
                  help='all: launch one subprocess per flow (and one for the '
                  'matmul peak), print the table and the JSON line. Otherwise '
                  'measure just that one and print its JSON line.')
+  p.add_argument('--flows', default='auto',
+                 help='with --flow=all: comma-separated flows to run, '
+                 f'tfp_glow and tfb_glow always, plus {TORCH} (PyTorch, '
+                 'bench/torch_glow.py: log_prob and train in eager mode at '
+                 'the same config and --threads); auto: torch_glow when '
+                 'torch is installed')
   p.add_argument('--quick', action='store_true',
                  help='tiny smoke config (8x8x3, L=2, K=2, hidden 16, '
                  'batch 4, 0.3 s per measurement); explicit flags win.')
@@ -120,6 +128,16 @@ def parse_args(argv=None):
     if getattr(args, name) is None:
       setattr(args, name, value)
   args.measures = [m for m in args.measures.split(',') if m]
+  if args.flows == 'auto':
+    import importlib.util  # pylint: disable=g-import-not-at-top
+    has_torch = importlib.util.find_spec('torch') is not None
+    args.flows = FLOWS + ((TORCH,) if has_torch else ())
+  else:
+    flows = [f for f in args.flows.split(',') if f]
+    for f in flows:
+      if f not in FLOWS + (TORCH,):
+        p.error(f'--flows: unknown {f!r}; choose from {FLOWS + (TORCH,)}')
+    args.flows = FLOWS + ((TORCH,) if TORCH in flows else ())
   args.modes = [m for m in args.modes.split(',') if m]
   for m in args.measures:
     if m not in MEASURES:
@@ -324,6 +342,68 @@ def run_flow(args):
       tf_version=tf.__version__)
 
 
+def run_torch_flow(args):
+  """Measures bench/torch_glow.py's Glow; returns the child's result dict.
+
+  The same images as `run_flow` (NCHW), `torch.set_num_threads(threads)`,
+  eager PyTorch: `log_prob` under `torch.no_grad()`, and `train`, one
+  `torch.optim.Adam` step on `-mean(log_prob)`; cells `{measure}_eager`.
+  """
+  import numpy as np  # pylint: disable=g-import-not-at-top
+  import torch  # pylint: disable=g-import-not-at-top
+  torch.set_num_threads(args.threads)
+  torch.set_num_interop_threads(args.threads)
+  from bench import torch_glow  # pylint: disable=g-import-not-at-top
+  load_start = common.load_average()
+  rng = np.random.default_rng(args.seed)
+  pixels = rng.integers(0, 256, size=(args.batch,) + tuple(args.image_shape))
+  images = torch_glow.images_nchw(
+      (pixels + rng.uniform(size=pixels.shape)) / 256.)
+  h, w, c = args.image_shape
+  start = time.perf_counter()
+  model = torch_glow.TorchGlow((c, h, w), args.num_levels, args.num_steps,
+                               args.hidden_channels, seed=args.seed)
+  build_s = time.perf_counter() - start
+  start = time.perf_counter()
+  initial_log_prob = model.initialize(images).numpy()
+  init_s = time.perf_counter() - start
+  params = int(sum(p.numel() for p in model.parameters()))
+  conv_params = int(sum(p.numel() for p in model.parameters()
+                        if p.dim() >= 4))
+  optimizer = torch.optim.Adam(model.parameters(), lr=args.learning_rate)
+
+  def log_prob():
+    with torch.no_grad():
+      return model.log_prob(images).numpy()
+
+  functions = dict(
+      log_prob=log_prob,
+      train=lambda: torch_glow.train_step(model, optimizer, images).numpy())
+  results = {}
+  for measure in TORCH_MEASURES:
+    if measure not in args.measures:
+      continue
+    key = f'{measure}_eager'
+    outputs = []
+    first, times = common.time_calls(
+        lambda fn=functions[measure]: outputs.append(fn()), args.seconds,
+        min_iters=args.min_iters)
+    results[key] = dict(common.summarize(times, args.batch),
+                        first_call_s=first,
+                        finite=bool(np.all(np.isfinite(outputs[-1]))),
+                        rss_mb_after=common.peak_rss_mb())
+    _log(f'{TORCH} {key}: {results[key]["images_per_s"]:.2f} img/s '
+         f'({results[key]["iters"]} iters), first call {first:.1f} s')
+  return dict(
+      flow=TORCH, config=_config(args), params=params,
+      conv_kernel_params=conv_params, build_s=build_s, init_s=init_s,
+      initial_bits_per_dim=float(torch_glow.bits_per_dim(
+          np.mean(initial_log_prob), h * w * c, n_bits=8)),
+      cells=results, peak_rss_mb=common.peak_rss_mb(),
+      load_average=[load_start, common.load_average()],
+      torch_version=torch.__version__, torch_threads=torch.get_num_threads())
+
+
 def run_matmul(args):
   """The float32 matmul throughput of this machine at `args.threads`.
 
@@ -486,7 +566,84 @@ def summarize_run(args, results, wall_s):
                   for k, v in (results[flow].get('cells') or {}).items()
                   if v.get('error')},
   )
+  if TORCH in results:
+    summary.update(torch_summary(results, layers))
   return summary
+
+
+def torch_summary(results, layers):
+  """The fields comparing each TensorFlow flow with the PyTorch peer.
+
+  `train_ratio_vs_torch{suffix}` is tfp_glow's `train_{mode}` over
+  torch_glow's (eager) `train`, likewise `train_store_` and `logprob_`;
+  `tfb_*_ratio_vs_torch{suffix}` the same for tfb.Glow.
+  """
+  torch_result = results[TORCH]
+  fields = {}
+  for mode in MODES:
+    suffix = _SUFFIX[mode]
+    for flow, prefix in (('tfp_glow', ''), ('tfb_glow', 'tfb_')):
+      for measure in ('train', 'train_store', 'log_prob'):
+        if flow == 'tfb_glow' and measure == 'train_store':
+          continue
+        theirs = 'log_prob' if measure == 'log_prob' else 'train'
+        fields[f'{prefix}{_FIELD_NAMES[measure]}_ratio_vs_torch{suffix}'] = (
+            _ratio(_get(results[flow], f'{measure}_{mode}'),
+                   _get(torch_result, f'{theirs}_eager')))
+  cells = torch_result.get('cells') or {}
+  fields['torch'] = dict(
+      images_per_s={k: v.get('images_per_s') for k, v in cells.items()},
+      first_call_s={k: v.get('first_call_s') for k, v in cells.items()},
+      params=torch_result.get('params'),
+      peak_rss_mb=torch_result.get('peak_rss_mb'),
+      conv_kernel_params_match=torch_result.get('conv_kernel_params') ==
+      common.conv_kernel_params(layers),
+      load_average=torch_result.get('load_average'),
+      version=torch_result.get('torch_version'),
+      threads=torch_result.get('torch_threads'),
+      error=torch_result.get('error'))
+  return fields
+
+
+def torch_table(args, results, summary):
+  """Lines comparing each flow with the PyTorch peer (eager)."""
+  theirs = results[TORCH]
+  names = dict(log_prob='log_prob', train='train step')
+  rows = []
+  for measure in TORCH_MEASURES:
+    if measure not in args.measures:
+      continue
+    torch_rate = _get(theirs, f'{measure}_eager')
+    for mode in args.modes:
+      rows.append([f'{names[measure]} ({mode})', _fmt(torch_rate),
+                   _fmt(_get(results['tfp_glow'], f'{measure}_{mode}')),
+                   _fmt(_ratio(_get(results['tfp_glow'],
+                                    f'{measure}_{mode}'), torch_rate)),
+                   _fmt(_get(results['tfb_glow'], f'{measure}_{mode}')),
+                   _fmt(_ratio(_get(results['tfb_glow'],
+                                    f'{measure}_{mode}'), torch_rate))])
+  if 'train_store' in args.measures:
+    for mode in args.modes:
+      rate = _get(results['tfp_glow'], f'train_store_{mode}')
+      rows.append([f'train step, store ({mode})',
+                   _fmt(_get(theirs, 'train_eager')), _fmt(rate),
+                   _fmt(_ratio(rate, _get(theirs, 'train_eager'))), '', ''])
+  rows.append(['peak RSS (MiB)', _fmt(theirs.get('peak_rss_mb'), '.0f'),
+               _fmt(results['tfp_glow'].get('peak_rss_mb'), '.0f'),
+               _fmt(_ratio(results['tfp_glow'].get('peak_rss_mb'),
+                           theirs.get('peak_rss_mb'))),
+               _fmt(results['tfb_glow'].get('peak_rss_mb'), '.0f'),
+               _fmt(_ratio(results['tfb_glow'].get('peak_rss_mb'),
+                           theirs.get('peak_rss_mb')))])
+  rows.append(['params', _fmt(theirs.get('params'), ','),
+               _fmt(results['tfp_glow'].get('params'), ','), '',
+               _fmt(results['tfb_glow'].get('params'), ','), ''])
+  header = ['vs PyTorch, images/s', 'torch (eager)', 'tfp_glow', 'ratio',
+            'tfb.Glow', 'ratio']
+  return [common.format_table(header, rows),
+          f'ratio = flow / {TORCH} images/s; {TORCH}: bench/torch_glow.py, '
+          f'torch {summary["torch"].get("version")}, '
+          f'{summary["torch"].get("threads")} threads, eager.']
 
 
 def _fmt(value, spec='.2f'):
@@ -552,6 +709,8 @@ def table(args, results, summary):
       f'({args.matmul_size}x{args.matmul_size}, {args.threads} threads, the '
       f'faster of {_peak_modes(summary)}).',
   ]
+  if TORCH in results:
+    lines += torch_table(args, results, summary)
   if summary.get('ratio_repeats'):
     each = summary['ratio_repeats']
     lines.append(
@@ -599,6 +758,12 @@ RATIO_FIELDS = (
     'train_peak_fraction_nonxla', 'train_store_ratio_vs_tfb',
     'train_store_ratio_vs_tfb_nonxla', 'train_store_peak_fraction',
     'train_store_peak_fraction_nonxla')
+TORCH_RATIO_FIELDS = (
+    'train_ratio_vs_torch', 'train_ratio_vs_torch_nonxla',
+    'train_store_ratio_vs_torch', 'train_store_ratio_vs_torch_nonxla',
+    'logprob_ratio_vs_torch', 'logprob_ratio_vs_torch_nonxla',
+    'tfb_train_ratio_vs_torch', 'tfb_train_ratio_vs_torch_nonxla',
+    'tfb_logprob_ratio_vs_torch', 'tfb_logprob_ratio_vs_torch_nonxla')
 
 
 def merge_repeats(results):
@@ -638,8 +803,9 @@ def summarize_repeats(args, runs, wall_s):
     each = [summarize_run(args, {flow: results[r]
                                  for flow, results in runs.items()}, wall_s)
             for r in range(repeats)]
+    fields = RATIO_FIELDS + (TORCH_RATIO_FIELDS if TORCH in runs else ())
     summary['ratio_repeats'] = {field: [e[field] for e in each]
-                                for field in RATIO_FIELDS}
+                                for field in fields}
     for r, e in enumerate(each):
       summary['errors'].update({f'{k}#{r}': v for k, v in e['errors'].items()})
   return summary, merged
@@ -648,7 +814,7 @@ def summarize_repeats(args, runs, wall_s):
 def run_all(args):
   start = time.perf_counter()
   git_commit, git_dirty = _git_state()
-  runs = {flow: [] for flow in ('matmul',) + FLOWS}
+  runs = {flow: [] for flow in ('matmul',) + tuple(args.flows)}
   for _ in range(args.repeats):
     for flow, results in runs.items():
       results.append(_run_child(args, flow))
@@ -664,7 +830,12 @@ def main(argv=None):
   args = parse_args(argv)
   if args.flow == 'all':
     return run_all(args)
-  result = run_matmul(args) if args.flow == 'matmul' else run_flow(args)
+  if args.flow == 'matmul':
+    result = run_matmul(args)
+  elif args.flow == TORCH:
+    result = run_torch_flow(args)
+  else:
+    result = run_flow(args)
   print(json.dumps(result, sort_keys=True))
   return 0
 

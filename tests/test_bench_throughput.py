@@ -171,3 +171,29 @@ def test_repeats_merge_to_medians_and_keep_each_repeats_ratios():
   assert isinstance(results['tfb_glow']['params'], int)
   assert '3 repeats, each number the median' in throughput.table(
       args, results, summary)
+
+
+def test_flows_add_torch_only_when_asked_or_installed():
+  args = throughput.parse_args(['--flows=tfp_glow,torch_glow'])
+  assert args.flows == ('tfp_glow', 'tfb_glow', 'torch_glow')
+  assert throughput.parse_args(['--flows=tfb_glow']).flows == (
+      'tfp_glow', 'tfb_glow')
+  with pytest.raises(SystemExit):
+    throughput.parse_args(['--flows=jax_glow'])
+
+
+def test_torch_ratios_compare_each_flow_with_torch():
+  args = throughput.parse_args(['--flows=torch_glow'])
+  results = _results(args)
+  results['torch_glow'] = dict(
+      params=9, peak_rss_mb=600., torch_version='2.13.0', torch_threads=2,
+      cells=dict(train_eager=_cell(10.), log_prob_eager=_cell(40.)))
+  summary = throughput.summarize_run(args, results, wall_s=1.)
+  assert summary['train_ratio_vs_torch_nonxla'] == pytest.approx(2.)
+  assert summary['train_store_ratio_vs_torch_nonxla'] == pytest.approx(2.8)
+  assert summary['logprob_ratio_vs_torch_nonxla'] == pytest.approx(2.)
+  assert summary['tfb_train_ratio_vs_torch_nonxla'] == pytest.approx(0.8)
+  assert summary['tfb_logprob_ratio_vs_torch'] == pytest.approx(1.5)
+  assert summary['torch']['peak_rss_mb'] == 600.
+  text = throughput.table(args, results, summary)
+  assert 'torch (eager)' in text and 'torch 2.13.0, 2 threads' in text

@@ -1,0 +1,259 @@
+r"""Where a tfp_glow training step spends its time, by component (CPU).
+
+    cd /work/main && PYTHONPATH=. python bench/profile_step.py
+    PYTHONPATH=. python bench/profile_step.py --quick          # smoke
+
+At the benchmark's config (`tfp_glow.glow` defaults at 32x32x3, L=3, K=8,
+width 400, batch 16, 2 threads, plain `tf.function`) it times the whole
+training step (Adam on `-mean(log_prob)`) for `memory='invertible'` and
+`memory='store'`, and each component of it in isolation at the exact shapes
+of each level, with the project's own functions:
+
+  conv3x3_in     `bijectors.conv.conv3x3`, C/2 -> width, bias + ReLU
+  conv1x1_hidden `bijectors.conv.conv1x1`, width -> width, bias + ReLU
+  conv_out       the zero-initialised `conv3x3`, width -> C (its
+                 `exp(3 logs)` folded into the kernel, as `apply_network`)
+  mix            the invertible 1x1 convolution, `conv1x1` by a C x C matrix
+  coupling       the affine map `y_b = (x_b + t) sigmoid(r + 2)` and its
+                 log-det (`bijectors.couplings`)
+  actnorm        `bijectors.actnorm.actnorm_forward`
+  optimizer      Keras' Adam (`train.optim`) on the model's variables
+  other          the step's time minus the components: squeezes, splits,
+                 priors, concatenations, the loop and the runtime
+
+Each component is timed forward + backward (`tape.gradient` to its input
+and parameters: `FB`), and forward alone (`F`). One step runs each `K`
+times per level; with `memory='store'` a component costs `FB`, with
+`memory='invertible'` `FB + F` (the backward pass recomputes the step's
+input, one more forward-sized pass: [1] Section 1). The split priors run
+once per level and count under `other`. Isolated kernels miss the fusion
+and cache effects of the whole program, so the components need not add up
+to the step; `other` absorbs the difference (it can be negative).
+
+For the convolution groups it prints the achieved GFLOP/s (`2 MACs` per
+multiply-add; training counts forward, input gradient and weight gradient,
+`3x` forward, plus `1x` for the recompute under 'invertible') and the
+fraction of this machine's float32 matmul peak
+(`bench/throughput.py --flow=matmul`, measured here at the same threads).
+It prints a table per memory mode and, as its LAST line, one JSON object.
+
+[1]: Kingma & Dhariwal. Glow: Generative Flow with Invertible 1x1
+     Convolutions. NeurIPS 2018. arXiv 1807.03039.
+"""
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import time
+
+_REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+if _REPO not in sys.path:
+  sys.path.insert(0, _REPO)
+
+from bench import common  # pylint: disable=g-import-not-at-top
+from bench import throughput  # pylint: disable=g-import-not-at-top
+
+MEMORIES = ('invertible', 'store')
+CONV_GROUPS = ('conv3x3_in', 'conv1x1_hidden', 'conv_out', 'mix')
+GROUPS = CONV_GROUPS + ('coupling', 'actnorm', 'optimizer')
+
+
+def parse_args(argv=None):
+  p = argparse.ArgumentParser(
+      description=__doc__.split('\n\n')[0],
+      formatter_class=argparse.RawDescriptionHelpFormatter)
+  p.add_argument('--quick', action='store_true',
+                 help='8x8x3, L=2, K=2, width 16, batch 4, 0.3 s')
+  p.add_argument('--threads', type=int, default=2)
+  p.add_argument('--seconds', type=float, default=None,
+                 help='timed seconds per measurement (3)')
+  p.add_argument('--memories', default=','.join(MEMORIES))
+  p.add_argument('--json_out', default=None, help='also write the JSON here')
+  args = p.parse_args(argv)
+  config = dict(image_shape=(32, 32, 3), num_levels=3, num_steps=8,
+                hidden_channels=400, batch=16, seconds=3., matmul_size=2048,
+                matmul_seconds=2.)
+  if args.quick:
+    config.update(throughput.QUICK, seconds=0.3)
+  for name, value in config.items():
+    if getattr(args, name, None) is None:
+      setattr(args, name, value)
+  args.memories = [m for m in args.memories.split(',') if m]
+  args.learning_rate, args.seed, args.memory = 1e-4, 0, 'invertible'
+  return args
+
+
+def _median_s(tf, fn, inputs, seconds):
+  fn = tf.function(fn)
+  _, times = common.time_calls(
+      lambda: tf.nest.map_structure(lambda t: t.numpy(), fn(*inputs)),
+      seconds, min_iters=3)
+  return statistics.median(times)
+
+
+def _component_fns(tf, args):
+  """`{group: [(level, forward_fn, inputs, forward_flops)]}` per level."""
+  from bijectors import actnorm  # pylint: disable=g-import-not-at-top
+  from bijectors import conv  # pylint: disable=g-import-not-at-top
+  from bijectors import couplings  # pylint: disable=g-import-not-at-top
+  h, w, c = args.image_shape
+  n, width = args.batch, args.hidden_channels
+  rnd = lambda *shape: tf.random.normal(shape, stddev=0.05, seed=1)
+  affine = couplings.get_coupling('affine')
+  parts = {g: [] for g in GROUPS if g != 'optimizer'}
+  for level in range(args.num_levels):
+    h, w, c = h // 2, w // 2, 4 * c
+    kept, rest = c // 2, c - c // 2
+    pixels = n * h * w
+    x = rnd(n, h, w, c)
+    a, b = rnd(n, h, w, kept), rnd(n, h, w, rest)
+    hid = tf.nn.relu(rnd(n, h, w, width))
+    parts['conv3x3_in'].append((level, lambda x, k, bias: conv.conv3x3(
+        x, k, bias, relu=True), [a, rnd(3, 3, kept, width), rnd(width)],
+                                2 * pixels * 9 * kept * width))
+    parts['conv1x1_hidden'].append((level, lambda x, k, bias: conv.conv1x1(
+        x, k, bias, relu=True), [hid, rnd(1, 1, width, width), rnd(width)],
+                                    2 * pixels * width * width))
+    parts['conv_out'].append((level, lambda x, k, bias, logs: conv.conv3x3(
+        x, *actnorm.fold_into_linear(k, bias, 3. * logs)),
+                              [hid, rnd(3, 3, width, 2 * rest),
+                               rnd(2 * rest), rnd(2 * rest)],
+                              2 * pixels * 9 * width * 2 * rest))
+    parts['mix'].append((level, lambda x, m: conv.conv1x1(
+        x, m[tf.newaxis, tf.newaxis]), [x, tf.eye(c) + rnd(c, c)],
+                         2 * pixels * c * c))
+    parts['coupling'].append((level, affine.forward,
+                              [b, rnd(n, h, w, 2 * rest)], 0))
+    parts['actnorm'].append((level, actnorm.actnorm_forward,
+                             [x, rnd(c), rnd(c)], 0))
+    if level < args.num_levels - 1:
+      c = kept
+  return parts
+
+
+def time_components(tf, args):
+  """`{group: {forward_s, forward_backward_s, forward_flops}}` per step
+  (summed over the levels, times K)."""
+  results = {}
+  for group, parts in _component_fns(tf, args).items():
+    total = dict(forward_s=0., forward_backward_s=0., forward_flops=0)
+    for _, forward, inputs, flops in parts:
+
+      def forward_backward(*inputs, forward=forward):
+        with tf.GradientTape() as tape:
+          tape.watch(inputs)
+          out = tf.nest.flatten(forward(*inputs))
+          loss = tf.add_n([tf.reduce_sum(o * o) for o in out])
+        return tape.gradient(loss, inputs)
+
+      total['forward_s'] += args.num_steps * _median_s(
+          tf, forward, inputs, args.seconds)
+      total['forward_backward_s'] += args.num_steps * _median_s(
+          tf, forward_backward, inputs, args.seconds)
+      total['forward_flops'] += args.num_steps * flops * 1.
+    results[group] = total
+    _log(f'{group}: F {total["forward_s"] * 1e3:.1f} ms, FB '
+         f'{total["forward_backward_s"] * 1e3:.1f} ms per step')
+  return results
+
+
+def time_steps(tf, args, images):
+  """`({memory: step_s}, {memory: optimizer_s})` for the whole step."""
+  import tfp_glow  # pylint: disable=g-import-not-at-top
+  steps, optimizer_s = {}, {}
+  for memory in args.memories:
+    dist = throughput.build_flow(tf, 'tfp_glow', args, memory=memory)
+    tfp_glow.initialize(dist, images)
+    fns = throughput._functions(tf, 'tfp_glow', dist, args)  # pylint: disable=protected-access
+    steps[memory] = _median_s(tf, fns['train'], [images], args.seconds)
+    variables = list(dist.trainable_variables)
+    from train import optim  # pylint: disable=g-import-not-at-top
+    optimizer = optim.make_optimizer('adam', args.learning_rate, 0)
+    optimizer.build(variables)
+    grads = [tf.random.normal(v.shape, stddev=1e-3) for v in variables]
+
+    def apply(*grads, optimizer=optimizer, variables=variables):
+      optimizer.apply_gradients(zip(grads, variables))
+      return tf.constant(0.)
+
+    optimizer_s[memory] = _median_s(tf, apply, grads, args.seconds)
+    _log(f'step, memory={memory}: {steps[memory] * 1e3:.0f} ms; Adam '
+         f'{optimizer_s[memory] * 1e3:.1f} ms')
+  return steps, optimizer_s
+
+
+def breakdown(components, step_s, optimizer_s, memory, peak_gflops):
+  """Rows `{group: {s, fraction, gflops, peak_fraction}}` for one mode."""
+  recompute = memory == 'invertible'
+  rows = {}
+  for group, c in components.items():
+    seconds = c['forward_backward_s'] + (c['forward_s'] if recompute else 0.)
+    flops = c['forward_flops'] * (4 if recompute else 3)
+    gflops = flops / seconds / 1e9 if group in CONV_GROUPS else None
+    rows[group] = dict(s=seconds, gflops=gflops,
+                       peak_fraction=(gflops / peak_gflops
+                                      if gflops and peak_gflops else None))
+  rows['optimizer'] = dict(s=optimizer_s, gflops=None, peak_fraction=None)
+  rows['other'] = dict(s=step_s - sum(r['s'] for r in rows.values()),
+                       gflops=None, peak_fraction=None)
+  for row in rows.values():
+    row['fraction'] = row['s'] / step_s
+  return rows
+
+
+def table(memory, step_s, rows, batch):
+  body = [[group, f'{r["s"] * 1e3:.1f}', f'{100 * r["fraction"]:.1f}',
+           '-' if r['gflops'] is None else f'{r["gflops"]:.1f}',
+           '-' if r['peak_fraction'] is None
+           else f'{r["peak_fraction"]:.2f}'] for group, r in rows.items()]
+  return (f'memory={memory}: step {step_s * 1e3:.0f} ms '
+          f'({batch / step_s:.1f} images/s)\n' + common.format_table(
+              ['component', 'ms/step', '% step', 'GFLOP/s', 'of peak'],
+              body))
+
+
+def _log(message):
+  print(f'[{time.strftime("%H:%M:%S")}] {message}', file=sys.stderr,
+        flush=True)
+
+
+def main(argv=None):
+  args = parse_args(argv)
+  import numpy as np  # pylint: disable=g-import-not-at-top
+  tf = throughput._import_tf(args.threads)  # pylint: disable=protected-access
+  load_start = common.load_average()
+  peak = throughput.run_matmul(args)
+  _log(f'matmul peak {peak["gflops"]:.1f} GFLOP/s')
+  rng = np.random.default_rng(0)
+  pixels = rng.integers(0, 256, size=(args.batch,) + tuple(args.image_shape))
+  images = tf.constant(((pixels + rng.uniform(size=pixels.shape)) / 256.)
+                       .astype(np.float32))
+  steps, optimizer_s = time_steps(tf, args, images)
+  components = time_components(tf, args)
+  modes = {m: breakdown(components, steps[m], optimizer_s[m], m,
+                        peak['gflops']) for m in args.memories}
+  for memory, rows in modes.items():
+    print(table(memory, steps[memory], rows, args.batch) + '\n')
+  print(f'matmul peak {peak["gflops"]:.1f} GFLOP/s ({args.matmul_size}^2, '
+        f'{args.threads} threads); load average {load_start} -> '
+        f'{common.load_average()}')
+  result = dict(
+      config=dict(image_shape=list(args.image_shape),
+                  num_levels=args.num_levels, num_steps=args.num_steps,
+                  hidden_channels=args.hidden_channels, batch=args.batch,
+                  threads=args.threads, seconds=args.seconds),
+      step_s=steps, components=components, breakdown=modes,
+      matmul_peak_gflops=peak['gflops'],
+      load_average=[load_start, common.load_average()],
+      tf_version=tf.__version__)
+  if args.json_out:
+    with open(args.json_out, 'w') as f:
+      json.dump(result, f, indent=1, sort_keys=True)
+  print(json.dumps(result, sort_keys=True))
+  return 0
+
+
+if __name__ == '__main__':
+  sys.exit(main())
