@@ -113,7 +113,7 @@ class GlowSteps(equality.OwnsVariables,
       hidden_actnorm: ActNorm in the networks' hidden layers.
       memory: `'auto'`, `'invertible'` or `'store'`, see above.
       memory_budget: bytes the stored activations may take with
-        `memory='auto'`; `None`: `memory_budget.default_memory_budget()`.
+        `memory='auto'`; `None`: `memory_budget.DEFAULT_BUDGET` (1 GiB).
       compute_dtype: dtype of the coupling networks' convolutions (e.g.
         `tf.bfloat16`); `None` for `dtype`. Log-dets, ActNorm, the 1x1
         convolution and the coupling's map stay in `dtype`.
@@ -139,7 +139,7 @@ class GlowSteps(equality.OwnsVariables,
       self._hidden_actnorm = bool(hidden_actnorm)
       self._memory = memory
       self._memory_budget = float(
-          memory_budget_lib.default_memory_budget() if memory_budget is None
+          memory_budget_lib.DEFAULT_BUDGET if memory_budget is None
           else memory_budget)
       self._unroll = bool(unroll)
       self._compute_dtype = tf.as_dtype(compute_dtype or dtype)

@@ -28,21 +28,22 @@ levels gives each level a share of the budget proportional to its estimate
 (`tfp_glow.glow`), so that every level makes the same choice, the one the
 whole model's estimate against the whole budget gives.
 
-The default budget is half the smallest GPU's memory on a GPU machine, else
-a quarter of the host's physical memory.
+The default budget is 1 GiB per replica batch, the same on every machine (a
+run's flags pick the same mode wherever it runs): small and medium models
+store (the demo, or 32x32x3 at L=3, K=8, width 400 and batch 16: 0.41 GiB),
+deep ones recompute (the same at K=32: 1.6 GiB; the paper's L=3, K=32, width
+512). Raise it where memory is plentiful (`--memory_budget`).
 """
-
-import os
-import subprocess
 
 import numpy as np
 import tensorflow as tf
 
-__all__ = ['HIDDEN_TENSORS', 'IMAGE_TENSORS', 'choose_memory',
-           'default_memory_budget', 'store_activation_bytes']
+__all__ = ['DEFAULT_BUDGET', 'HIDDEN_TENSORS', 'IMAGE_TENSORS',
+           'choose_memory', 'format_bytes', 'store_activation_bytes']
 
 HIDDEN_TENSORS = 6
 IMAGE_TENSORS = 10
+DEFAULT_BUDGET = 2**30
 
 
 def store_activation_bytes(height, width, num_channels, num_steps,
@@ -54,35 +55,6 @@ def store_activation_bytes(height, width, num_channels, num_steps,
   per_pixel = (HIDDEN_TENSORS * int(hidden_channels) * compute_size +
                IMAGE_TENSORS * int(num_channels) * size)
   return int(num_steps) * int(height) * int(width) * per_pixel
-
-
-def _gpu_memory_bytes():
-  """The smallest visible GPU's memory in bytes, or `None` (no GPU, or
-  `nvidia-smi` unavailable)."""
-  if not tf.config.list_physical_devices('GPU'):
-    return None
-  try:
-    out = subprocess.run(
-        ['nvidia-smi', '--query-gpu=memory.total',
-         '--format=csv,noheader,nounits'],
-        capture_output=True, text=True, timeout=10, check=True).stdout
-    return min(int(line) for line in out.split()) * 2**20
-  except (OSError, ValueError, subprocess.SubprocessError):
-    return None
-
-
-def default_memory_budget():
-  """Bytes the stored activations may take by default: half the smallest
-  GPU's memory on a GPU machine, else a quarter of the host's physical
-  memory (4 GiB if neither is known)."""
-  gpu = _gpu_memory_bytes()
-  if gpu:
-    return gpu // 2
-  try:
-    total = os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES')
-  except (ValueError, OSError, AttributeError):
-    total = 16 * 2**30
-  return int(total) // 4
 
 
 def choose_memory(batch_size, bytes_per_example, budget):

@@ -370,7 +370,7 @@ def test_saved_model_scorer_and_missing_model(saved_model_base, tmp_path,
                            f'--out={tmp_path}']) == 2
   assert 'no SavedModel' in capsys.readouterr().err
   assert cli.DEFAULT_MODEL == os.path.join(
-      os.path.dirname(illusions.__file__), 'models', 'colour_seed0_v0')
+      os.path.dirname(illusions.__file__), 'models', 'seed0')
 
 
 def test_saved_model_scorer_on_the_project_export(tiny_patch_glow, tmp_path):

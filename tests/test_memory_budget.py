@@ -85,6 +85,12 @@ def test_defaults():
       'memory'] == 'auto'
   assert tfp_glow.glow((8, 8, 3), 2, 1, hidden_channels=4,
                        fused=False).config['memory'] == 'store'
-  assert memory_budget.default_memory_budget() > 2**26
+  # The default budget stores the benchmark's K=8 model and recomputes at
+  # K=32 (32x32x3, L=3, width 400, batch 16).
+  for k, expected in ((8, 'store'), (32, 'invertible')):
+    plan = tfp_glow.memory_plan(
+        tfp_glow.glow((32, 32, 3), 3, k, hidden_channels=400), 16)
+    assert plan['memory'] == expected
+    assert plan['budget'] == memory_budget.DEFAULT_BUDGET
   with pytest.raises(ValueError, match='memory_budget'):
     tfp_glow.glow((8, 8, 3), 2, 1, hidden_channels=4, memory_budget=0)

@@ -277,7 +277,8 @@ def glow(image_shape,
       choice with `fused=False`): autodiff stores the activations (faster,
       memory linear in depth).
     memory_budget: bytes the stored activations of one batch may take with
-      `memory='auto'`; `None`: a quarter of the host's physical memory.
+      `memory='auto'`; `None`: `bijectors.memory_budget.DEFAULT_BUDGET`
+      (1 GiB).
     compute_dtype: dtype of the coupling networks' convolutions, e.g.
       `tf.bfloat16` (CPU/TPU) or `tf.float16` (GPU); log-dets, the priors and
       the density stay in `dtype`. `None`: `dtype`.
@@ -356,7 +357,7 @@ def glow(image_shape,
     costs = _store_bytes_per_level(image_shape, int(num_levels),
                                    int(num_steps), int(hidden_channels),
                                    dtype, compute_dtype)
-    budget = (bijectors.memory_budget.default_memory_budget()
+    budget = (bijectors.memory_budget.DEFAULT_BUDGET
               if memory_budget is None else int(memory_budget))
     options['memory_budgets'] = [budget * cost / sum(costs) for cost in costs]
   with tf.name_scope(name):

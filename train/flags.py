@@ -152,8 +152,7 @@ _HELP = dict(
     'invertible (recompute activations, memory constant in depth) or store '
     '(fastest, memory linear in depth; the only choice with --nofused).',
     memory_budget='GiB that one replica batch\'s stored activations may take '
-    'with --memory=auto; 0: half the GPU\'s memory, or a quarter of the '
-    'host\'s memory without a GPU.',
+    'with --memory=auto; 0: the default, 1 GiB.',
     fused="Each level's K flow steps as one fused loop (fast); --nofused "
     'builds them as the chain of single TFP bijectors (same model, same '
     'checkpoint values: tfp_glow.convert / tfp_glow.restore).',
@@ -259,8 +258,8 @@ def validate(config):
     fail(f'--nofused builds the chain of single bijectors, which stores its '
          f'activations: use --memory=store (got --memory={config.memory}).')
   if config.memory_budget < 0:
-    fail(f'--memory_budget must be >= 0 GiB (0: a quarter of the host\'s '
-         f'memory), got {config.memory_budget}.')
+    fail(f'--memory_budget must be >= 0 GiB (0: the default, 1 GiB), got '
+         f'{config.memory_budget}.')
   if config.levels < 1 or config.depth < 1 or config.width < 1:
     fail(f'--levels, --depth and --width must be positive, got '
          f'{config.levels}, {config.depth}, {config.width}.')

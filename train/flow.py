@@ -20,7 +20,7 @@ IMAGE_SHAPE_FILE = resume_check.IMAGE_SHAPE_FILE
 
 
 def memory_budget_bytes(config):
-  """`--memory_budget` in bytes; `None` for the default (a quarter of RAM)."""
+  """`--memory_budget` in bytes; `None` for the default (1 GiB)."""
   return int(config.memory_budget * 2**30) if config.memory_budget else None
 
 

@@ -44,7 +44,7 @@ __all__ = ['DEFAULT_MODEL', 'main', 'parser']
 
 # The first shipped model (`scoring.SHIPPED_MODELS/<name>/<version>/`).
 DEFAULT_MODEL = (scoring.shipped_models() or
-                 [os.path.join(scoring.SHIPPED_MODELS, 'colour_seed0_v0')])[0]
+                 [os.path.join(scoring.SHIPPED_MODELS, 'seed0')])[0]
 _IMAGE_EXTENSIONS = ('.png', '.jpg', '.jpeg', '.bmp', '.gif', '.tif', '.tiff',
                      '.webp')
 

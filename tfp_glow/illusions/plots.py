@@ -159,6 +159,8 @@ def ensemble_figure(results, aggregate, path):
     ax.title.set_fontsize('small')
     ax.legend(fontsize='small')
   fig.suptitle(f'{ill.name}: {len(results)} models, c* = {first.c_star:.3g}')
+  fig.tight_layout()
+  return _save(fig, path)
 
 
 def _outline(ax, mask, colour):
