@@ -90,7 +90,7 @@ if _REPO not in sys.path:
 from bench import common  # pylint: disable=g-import-not-at-top
 from bench import throughput  # pylint: disable=g-import-not-at-top
 
-MEMORIES = ('invertible', 'store')
+MEMORIES = ('auto', 'invertible', 'store')
 BASELINE = 'tfb_glow'
 TARGET = 1.3  # The target for rss_k32_over_k8.
 
@@ -294,8 +294,11 @@ def run_one(args):
   def minus(a, b):
     return None if a is None or b is None else a - b
 
+  chosen = (tfp_glow.memory_plan(dist, args.batch)['memory']
+            if args.flow == 'tfp_glow' else None)
   result = dict(
       flow=args.flow, memory=args.memory if args.flow == 'tfp_glow' else None,
+      chosen_memory=chosen,
       num_steps=args.num_steps, params=params,
       state_mb=4 * 4 * params / 2 ** 20,
       peak_rss_mb=peak,

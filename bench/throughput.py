@@ -10,8 +10,10 @@ is that flow's alone) and under XLA (`jit_compile=True`) and plain
   inverse   images -> latent only (`dist.bijector.inverse`), no log-det
   log_prob  `dist.log_prob(images)`: the same pass plus the log-det
   train     one Adam step on `-mean(log_prob)`, tfp_glow with `--memory`
-            (default 'invertible': the backward pass recomputes each step's
-            input, memory constant in depth, one more network pass)
+            (default 'auto', the library's default: 'store' when the batch's
+            activations fit the 1 GiB default budget, as at the default
+            size; 'invertible' recomputes each step's input from its output,
+            memory constant in depth, one more network pass)
   train_store  the same step with tfp_glow's `memory='store'` (autodiff
             keeps the activations, as it does in tfb.Glow, which has no such
             switch: its ratio is against tfb.Glow's `train`)
@@ -95,8 +97,8 @@ def parse_args(argv=None):
                  'unless one call alone takes longer than --seconds')
   p.add_argument('--threads', type=int, default=2,
                  help='TF intra- and inter-op threads')
-  p.add_argument('--memory', default='invertible',
-                 choices=('invertible', 'store'),
+  p.add_argument('--memory', default='auto',
+                 choices=('auto', 'invertible', 'store'),
                  help="tfp_glow's gradient memory mode")
   p.add_argument('--learning_rate', type=float, default=1e-4,
                  help='Adam learning rate (tfb.Glow diverges at 1e-3)')
