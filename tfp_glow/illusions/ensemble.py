@@ -85,7 +85,7 @@ def model_names(paths):
   """Short unique names: the fewest trailing path components that differ.
 
   `['/tmp/ill_a/export', '/tmp/ill_b/export']` -> `['ill_a/export',
-  'ill_b/export']`; `['.../models/colour_seed0_v0']` -> `['colour_seed0_v0']`.
+  'ill_b/export']`; `['.../models/seed0']` -> `['seed0']`.
   """
   parts = [os.path.normpath(os.path.abspath(p)).split(os.sep) for p in paths]
   for k in range(1, max(len(p) for p in parts) + 1):
