@@ -9,6 +9,8 @@ input exactly and the check could not fail.
 import numpy as np
 import tensorflow as tf
 
+import tfp_glow
+
 
 def randomize(module, seed=0, scale=0.1):
   """Sets every float variable of `module` to small random values.
@@ -79,3 +81,23 @@ def count_traced_networks(monkeypatch):
 
   monkeypatch.setattr(bijectors.GlowSteps, '_network', counting)
   return traced
+
+
+class PatchServing(tf.Module):
+  """A minimal illusions export of a 16x16x3 patch Glow: `serving_default`
+  (uint8 images -> bits/dim at the dequantization midpoint, and log_prob),
+  as the illusions CLI requires. Save with `tf.saved_model.save(module,
+  path, signatures={'serving_default': module.serve})`."""
+
+  def __init__(self, dist, n_bits):
+    super().__init__()
+    self.dist = dist
+    self.n_bits = n_bits
+    self.serve = tf.function(self._serve, input_signature=[
+        tf.TensorSpec([None, 16, 16, 3], tf.uint8, name='images')])
+
+  def _serve(self, images):
+    bpd = tfp_glow.bits_per_dim(self.dist, images, self.n_bits,
+                                seed='midpoint')
+    return {'bits_per_dim': bpd,
+            'log_prob': -bpd * 768. * np.log(2.).astype(np.float32)}

@@ -119,7 +119,7 @@ def test_summary_ratios_peak_fractions_and_errors():
   assert 'the faster of xla 100.0 and nonxla 80.0' in text
   assert 'WARNING: 1-min load average reached 3.5' in text
   assert 'ERRORS: ' in text and 'boom' in text
-  assert 'train step, invertible (nonxla)' in text
+  assert 'train step, auto (nonxla)' in text
   store_row = next(line for line in text.splitlines()
                    if 'train step, store (nonxla)' in line)
   assert store_row.split()[-5:] == ['28.00', '8.00', '3.50', '5.0', '1.0']

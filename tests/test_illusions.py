@@ -12,6 +12,7 @@ import pytest
 import tensorflow as tf
 
 import tfp_glow
+from tests import checks
 from tfp_glow import export
 from tfp_glow import illusions
 from tfp_glow.illusions import cli
@@ -44,26 +45,11 @@ def midpoint_scorer(tiny_patch_glow):
   return illusions.scorer_from_distribution(tiny_patch_glow, N_BITS, draws=0)
 
 
-class _Serving(tf.Module):
-  """A minimal export: only `serving_default`, as the CLI requires."""
-
-  def __init__(self, dist):
-    super().__init__()
-    self.dist = dist
-    self.serve = tf.function(self._serve, input_signature=[
-        tf.TensorSpec([None, 16, 16, 3], tf.uint8, name='images')])
-
-  def _serve(self, images):
-    bpd = tfp_glow.bits_per_dim(self.dist, images, N_BITS, seed='midpoint')
-    return {'bits_per_dim': bpd,
-            'log_prob': -bpd * 768. * np.log(2.).astype(np.float32)}
-
-
 @pytest.fixture(scope='module')
 def saved_model_base(tiny_patch_glow, tmp_path_factory):
   """A base directory holding the tiny model as version 3."""
   base = tmp_path_factory.mktemp('model')
-  module = _Serving(tiny_patch_glow)
+  module = checks.PatchServing(tiny_patch_glow, N_BITS)
   tf.saved_model.save(module, str(base / '3'),
                       signatures={'serving_default': module.serve})
   return str(base)

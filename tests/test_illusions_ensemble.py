@@ -7,6 +7,7 @@ import pytest
 import tensorflow as tf
 
 import tfp_glow
+from tests import checks
 from tfp_glow.illusions import cli
 from tfp_glow.illusions import ensemble
 from tfp_glow.illusions import scoring
@@ -67,19 +68,6 @@ def test_markdown_table_and_names():
     ensemble.model_names(['/x/m', '/x/m'])
 
 
-class _Serving(tf.Module):
-
-  def __init__(self, dist):
-    super().__init__()
-    self.dist = dist
-    self.serve = tf.function(self._serve, input_signature=[
-        tf.TensorSpec([None, 16, 16, 3], tf.uint8, name='images')])
-
-  def _serve(self, images):
-    return {'bits_per_dim': tfp_glow.bits_per_dim(self.dist, images, N_BITS,
-                                                  seed='midpoint')}
-
-
 def _save_tiny_model(path, seed):
   """A 16x16x3 Glow (L=1, K=1, width 8), perturbed weights, as version 1."""
   dist = tfp_glow.glow((16, 16, 3), num_levels=1, num_steps=1,
@@ -90,7 +78,7 @@ def _save_tiny_model(path, seed):
   rng = np.random.default_rng(seed + 1)
   for v in dist.trainable_variables:
     v.assign(v + 0.05 * rng.standard_normal(v.shape).astype(np.float32))
-  module = _Serving(dist)
+  module = checks.PatchServing(dist, N_BITS)
   tf.saved_model.save(module, str(path / '1'),
                       signatures={'serving_default': module.serve})
   return str(path)

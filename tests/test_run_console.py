@@ -54,11 +54,15 @@ def test_the_console_is_clean_from_the_first_line_to_the_last(tiny_run):
   assert not out.stderr, out.stderr[-3000:]
   assert not [l for l in lines if any(n in l for n in NOISE)], lines
   assert lines[0].startswith('Training on ')  # CPU (no GPU found), or GPUs.
+  # The gradient memory mode --memory=auto chose, and why.
+  assert re.fullmatch(r'Memory: store \(--memory=auto: the activations of a '
+                      r'batch of \d+, about [\d.]+ [KMG]iB, fit the 1\.0 GiB '
+                      r'budget; --memory_budget sets it\)\.', lines[1]), lines[1]
   # Progress in steps of --train_steps, with images/s and bits/dim.
   line = r'step {}/20  \d+ img/s  train \d+\.\d\d bits/dim  test \d+\.\d\d bits/dim  \d+s'
-  assert re.fullmatch(line.format(10), lines[1]), lines[1]
-  assert re.fullmatch(line.format(20), lines[2]), lines[2]
-  assert re.fullmatch(r'Step 20: test bits/dim \d+\.\d+', lines[3]), lines[3]
+  assert re.fullmatch(line.format(10), lines[2]), lines[2]
+  assert re.fullmatch(line.format(20), lines[3]), lines[3]
+  assert re.fullmatch(r'Step 20: test bits/dim \d+\.\d+', lines[4]), lines[4]
 
 
 def test_the_run_ends_with_where_things_are_and_what_to_run_next(tiny_run):

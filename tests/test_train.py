@@ -62,7 +62,8 @@ def in_root(monkeypatch):
     (['--conditional', '--flow=tfb_glow'], 'cannot be conditioned'),
     (['--coupling=spline'], r"unknown --coupling='spline'; choose one of "
      'affine, additive'),
-    (['--nofused'], '--nofused .* use --memory=store'),
+    (['--nofused', '--memory=invertible'], '--nofused .* use --memory=store'),
+    (['--memory_budget=-1'], '--memory_budget must be >= 0'),
     (['--extensions=no_such_module'], "cannot import 'no_such_module'"),
 ])
 def test_invalid_flags_fail_fast_with_clear_text(argv, message):
