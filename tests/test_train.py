@@ -121,6 +121,20 @@ def test_warmup_is_linear_then_constant():
     optim.make_optimizer('sgd', 1e-3, 1)
 
 
+def test_cosine_decay_anneals_after_the_warmup():
+  schedule = optim.WarmUp(1e-3, 4, decay_steps=14, final_fraction=0.1)
+  lr = np.array([float(schedule(s)) for s in range(20)])
+  np.testing.assert_allclose(lr[:4], [2.5e-4, 5e-4, 7.5e-4, 1e-3], rtol=1e-6)
+  # Half-way through the decay: the mean of peak and final rate.
+  np.testing.assert_allclose(lr[9], 1e-3 * (0.1 + 0.9 * 0.5), rtol=1e-5)
+  assert lr[4] == pytest.approx(1e-3) and np.all(np.diff(lr[4:15]) < 0)
+  np.testing.assert_allclose(lr[14:], 1e-4, rtol=1e-5)  # Stays at the end.
+  config = optim.WarmUp.from_config(schedule.get_config()).get_config()
+  assert config == schedule.get_config()
+  with pytest.raises(ValueError, match='after the warm-up'):
+    optim.WarmUp(1e-3, 10, decay_steps=10)
+
+
 @pytest.mark.parametrize('name', ['adam', 'adamax'])
 def test_fused_optimizers_equal_keras(name):
   reference = dict(adam=keras.optimizers.Adam,

@@ -18,6 +18,7 @@ __all__ = ['Config', 'define', 'from_flag_values', 'parse', 'validate']
 
 STRATEGIES = ('auto', 'default', 'mirrored', 'multi_worker', 'tpu')
 OPTIMIZERS = ('adam', 'adamax')
+LR_DECAYS = ('none', 'cosine')
 FLOWS = ('tfp_glow', 'tfb_glow')
 CROPS = ('none', 'center', 'random')
 NAN_POLICIES = ('skip', 'stop')
@@ -75,6 +76,7 @@ class Config:
   train_steps: int = 1000
   learning_rate: float = 1e-3
   warmup_steps: int = 200
+  lr_decay: str = 'none'
   optimizer: str = 'adamax'
   clip_grad_norm: float = 0.
   nan_policy: str = 'skip'
@@ -171,6 +173,9 @@ _HELP = dict(
     'continue a run.',
     learning_rate='Peak learning rate.',
     warmup_steps='Linear learning-rate warm-up from 0 over this many steps.',
+    lr_decay='none (constant after the warm-up, openai/glow) or cosine (anneal '
+    'to 0 at --train_steps; a resumed run with more --train_steps anneals '
+    'over the new length).',
     optimizer='adamax (openai/glow default) or adam.',
     clip_grad_norm='Clip the global gradient norm to this; 0 = no clipping.',
     nan_policy='skip: a step with a NaN/Inf loss or gradient is not '
@@ -197,6 +202,7 @@ _HELP = dict(
 )
 
 _ENUMS = dict(strategy=STRATEGIES, optimizer=OPTIMIZERS, flow=FLOWS,
+              lr_decay=LR_DECAYS,
               crop=CROPS, nan_policy=NAN_POLICIES,
               bad_images=BAD_IMAGE_POLICIES,
               coupling=bijectors.coupling_names,
@@ -278,6 +284,10 @@ def validate(config):
   if config.learning_rate <= 0 or config.warmup_steps < 0:
     fail(f'--learning_rate must be positive and --warmup_steps >= 0, got '
          f'{config.learning_rate} and {config.warmup_steps}.')
+  if config.lr_decay != 'none' and config.train_steps <= config.warmup_steps:
+    fail(f'--lr_decay={config.lr_decay} anneals after the warm-up: '
+         f'--train_steps ({config.train_steps}) must exceed --warmup_steps '
+         f'({config.warmup_steps}).')
   if not 0 <= config.max_skipped_fraction <= 1:
     fail(f'--max_skipped_fraction must be in [0, 1], got '
          f'{config.max_skipped_fraction}.')

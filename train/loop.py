@@ -111,8 +111,9 @@ def _run_holding_workdir(config, dataset, strategy, chief, start):
 
   with strategy.scope():
     dist = flow_lib.build_flow(config, image_shape)
-    optimizer = optim.make_optimizer(config.optimizer, config.learning_rate,
-                                     config.warmup_steps)
+    optimizer = optim.make_optimizer(
+        config.optimizer, config.learning_rate, config.warmup_steps,
+        decay_steps=config.train_steps if config.lr_decay == 'cosine' else 0)
     optimizer.build(dist.trainable_variables)
     trainer = model_lib.GlowTrainer(dist, config.n_bits,
                                     clip_grad_norm=config.clip_grad_norm,

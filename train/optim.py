@@ -1,4 +1,7 @@
-"""Adam and Adamax (openai/glow's default) with a linear learning-rate warm-up."""
+"""Adam and Adamax (openai/glow's default) with a linear learning-rate warm-up
+and an optional cosine decay."""
+
+import math
 
 import keras
 import tensorflow as tf
@@ -10,25 +13,46 @@ __all__ = ['WarmUp', 'make_optimizer']
 
 @keras.saving.register_keras_serializable('tfp_glow')
 class WarmUp(keras.optimizers.schedules.LearningRateSchedule):
-  """`lr(step) = peak * min(1, (step + 1) / warmup_steps)`, then constant.
+  """A linear warm-up to `peak`, then constant or a cosine decay.
 
-  openai/glow warms up linearly over its first `epochs_warmup` epochs
-  (`lr * min(1, n_processed / (n_train * epochs_warmup))`) and then keeps the
-  rate constant; this is the same ramp counted in optimizer steps.
+      lr(step) = peak * min(1, (step + 1) / warmup_steps)      step < warmup
+      lr(step) = peak                                          decay_steps = 0
+      lr(step) = peak * (f + (1 - f) (1 + cos(pi t)) / 2),
+                 t = min(1, (step - warmup_steps) / (decay_steps - warmup_steps))
+
+  with `f = final_fraction`. openai/glow warms up linearly over its first
+  `epochs_warmup` epochs (`lr * min(1, n_processed / (n_train *
+  epochs_warmup))`) and then keeps the rate constant; this is the same ramp
+  counted in optimizer steps. `decay_steps` (the run's `--train_steps` with
+  `--lr_decay=cosine`) anneals it to `f * peak` at the end of the run.
   """
 
-  def __init__(self, peak, warmup_steps):
+  def __init__(self, peak, warmup_steps, decay_steps=0, final_fraction=0.):
     self.peak = float(peak)
     self.warmup_steps = int(warmup_steps)
+    self.decay_steps = int(decay_steps)
+    self.final_fraction = float(final_fraction)
+    if self.decay_steps and self.decay_steps <= self.warmup_steps:
+      raise ValueError(f'the decay must end after the warm-up: decay_steps '
+                       f'{self.decay_steps} <= warmup_steps '
+                       f'{self.warmup_steps}.')
 
   def __call__(self, step):
-    if not self.warmup_steps:
-      return tf.constant(self.peak, tf.float32)
-    ramp = (tf.cast(step, tf.float32) + 1.) / self.warmup_steps
-    return self.peak * tf.minimum(1., ramp)
+    step = tf.cast(step, tf.float32)
+    lr = tf.constant(self.peak, tf.float32)
+    if self.decay_steps:
+      t = tf.clip_by_value((step - self.warmup_steps) /
+                           (self.decay_steps - self.warmup_steps), 0., 1.)
+      f = self.final_fraction
+      lr *= f + (1. - f) * 0.5 * (1. + tf.cos(math.pi * t))
+    if self.warmup_steps:
+      lr *= tf.minimum(1., (step + 1.) / self.warmup_steps)
+    return lr
 
   def get_config(self):
-    return dict(peak=self.peak, warmup_steps=self.warmup_steps)
+    return dict(peak=self.peak, warmup_steps=self.warmup_steps,
+                decay_steps=self.decay_steps,
+                final_fraction=self.final_fraction)
 
 
 class _FusedUpdate:
@@ -134,14 +158,15 @@ class Adamax(_FusedUpdate, _keras_compat.PreReducedGradients,
   _uses_beta2_power = False
 
 
-def make_optimizer(name, learning_rate, warmup_steps):
-  """An optimizer for pre-reduced gradients: `'adam'` or `'adamax'`.
+def make_optimizer(name, learning_rate, warmup_steps, decay_steps=0):
+  """An optimizer for pre-reduced gradients: `'adam'` or `'adamax'`, its
+  rate `WarmUp(learning_rate, warmup_steps, decay_steps)`.
 
   openai/glow's Adamax and Adam use beta1 = 0.9, beta2 = 0.999 (Keras'
   defaults) and epsilon 1e-8 in Adam (`optim.py`); Keras' Adamax epsilon is
   1e-7, openai's 1e-8.
   """
-  schedule = WarmUp(learning_rate, warmup_steps)
+  schedule = WarmUp(learning_rate, warmup_steps, decay_steps)
   if name == 'adam':
     return Adam(schedule, epsilon=1e-8)
   if name == 'adamax':
