@@ -148,3 +148,22 @@ def test_the_ending_names_an_export_of_an_earlier_run_or_says_there_is_none(
   assert 'SavedModel:   none (--noexport)\n' in ending
   assert f'python -m train.export --workdir={tmp_path}' in ending
   assert 'tensorflow/serving' not in ending
+
+
+def test_every_command_starts_without_tensorflow_noise(tmp_path):
+  """`python -m tfp_glow.illusions` (any of our -m programs imports
+  tfp_glow first) hides TensorFlow's start-up lines; --tf_logs shows them."""
+  image = tmp_path / 'grey.png'
+  Image.fromarray(np.full((16, 16, 3), 128, np.uint8)).save(image)
+  command = [sys.executable, '-m', 'tfp_glow.illusions', 'bpd',
+             f'--image={image}', '--resize=0']
+  quiet = subprocess.run(command + [f'--out={tmp_path}/quiet'], cwd=ROOT,
+                         env=_user_env(), capture_output=True, text=True,
+                         timeout=300)
+  assert quiet.returncode == 0, quiet.stderr[-3000:]
+  assert not quiet.stderr, quiet.stderr[-3000:]
+  loud = subprocess.run(command + [f'--out={tmp_path}/loud', '--tf_logs'],
+                        cwd=ROOT, env=_user_env(), capture_output=True,
+                        text=True, timeout=300)
+  assert loud.returncode == 0, loud.stderr[-3000:]
+  assert any(n in loud.stderr for n in NOISE), loud.stderr[-3000:]

@@ -1,5 +1,14 @@
 """tfp-glow: Glow (Kingma & Dhariwal 2018) as a TFP distribution."""
 
+import sys as _sys
+
+from tfp_glow import _quiet_start
+
+if 'tensorflow' not in _sys.modules and _quiet_start.is_our_command():
+  with _quiet_start.tensorflow_quieted(_sys.argv[1:]):
+    import tensorflow as _tf  # pylint: disable=g-import-not-at-top,unused-import
+
+# pylint: disable=g-import-not-at-top,g-bad-import-order
 from tfp_glow import classifier
 from tfp_glow.codec import decode
 from tfp_glow.codec import encode

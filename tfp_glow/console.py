@@ -14,6 +14,8 @@ import argparse
 import re
 import sys
 
+from tfp_glow import _quiet_start
+
 __all__ = ['ArgumentParser', 'DEBUG_FLAG', 'DEBUG_HELP', 'debug_requested', 'message',
            'non_negative_int', 'positive_int', 'run']
 
@@ -87,7 +89,15 @@ non_negative_int = _bounded_int(0, 'an integer >= 0')
 
 class ArgumentParser(argparse.ArgumentParser):
   """An `argparse.ArgumentParser` whose usage errors are one line (exit 2);
-  `--help` still shows the usage."""
+  `--help` still shows the usage. It accepts `--tf_logs`, which keeps
+  TensorFlow's start-up lines (read before TensorFlow starts:
+  `tfp_glow/_quiet_start.py`)."""
+
+  def __init__(self, *args, **kwargs):
+    super().__init__(*args, **kwargs)
+    if _quiet_start.TF_LOGS_FLAG not in self._option_string_actions:
+      self.add_argument(_quiet_start.TF_LOGS_FLAG, action='store_true',
+                        help=_quiet_start.TF_LOGS_HELP)
 
   def error(self, message):
     self.exit(2, f'{self.prog}: error: {message} (--help shows the usage)\n')

@@ -32,6 +32,7 @@ and >= 0.
 """
 
 import json
+import logging
 import os
 import re
 import tempfile
@@ -42,7 +43,7 @@ from tfp_glow import classifier
 from tfp_glow import codec
 from tfp_glow import dequantization
 
-__all__ = ['find_saved_model', 'latest_version', 'load_config', 'save',
+__all__ = ['find_saved_model', 'latest_version', 'load', 'load_config', 'save',
            'write_version']
 
 _VERSION = re.compile(r'^\d+$')
@@ -271,7 +272,28 @@ def write_version(module, export_dir, version, signatures):
   return version_dir
 
 
+class _UnsavedGradientWarnings(logging.Filter):
+  """Drops TensorFlow's "Importing a function (...) with ops with unsaved
+  custom gradients" warnings: an export serves forward passes only."""
+
+  def filter(self, record):
+    return 'unsaved custom gradients' not in record.getMessage()
+
+
+def load(path):
+  """`tf.saved_model.load(path)` of an export, without one warning per
+  loaded function that its custom gradients were not saved (the exports
+  serve forward passes: `log_prob`, `encode`, `decode`, `sample`)."""
+  warnings = _UnsavedGradientWarnings()
+  logger = logging.getLogger('absl')
+  logger.addFilter(warnings)
+  try:
+    return tf.saved_model.load(path)
+  finally:
+    logger.removeFilter(warnings)
+
+
 def load_config(path):
   """The configuration dict stored in a SavedModel (a version directory)."""
-  loaded = tf.saved_model.load(path)
+  loaded = load(path)
   return json.loads(loaded.config_json.numpy().decode())

@@ -218,7 +218,7 @@ def scorer_from_saved_model(path, draws=0, seed=0, batch_size=256,
   """
   path = resolve_saved_model(path)
   draws = _check_draws(draws)
-  loaded = tf.saved_model.load(path)
+  loaded = export.load(path)
   if 'serving_default' not in loaded.signatures:
     raise ValueError(f'{path}: no serving_default signature (found '
                      f'{sorted(loaded.signatures)}).')

@@ -7,6 +7,7 @@ import numpy as np
 import tensorflow as tf
 
 from tfp_glow import codec
+from tfp_glow import export
 from tfp_glow.latent import pixels
 
 __all__ = ['DistributionLatentModel', 'LatentModel', 'SavedModelLatentModel',
@@ -177,7 +178,7 @@ class SavedModelLatentModel(LatentModel):
 
   def __init__(self, path, batch_size=64):
     path = resolve_saved_model(path)
-    loaded = tf.saved_model.load(path)
+    loaded = export.load(path)
     missing = {'encode', 'decode', 'config'} - set(loaded.signatures)
     if missing:
       raise ValueError(
