@@ -95,9 +95,11 @@ class ArgumentParser(argparse.ArgumentParser):
 
   def __init__(self, *args, **kwargs):
     super().__init__(*args, **kwargs)
-    if _quiet_start.TF_LOGS_FLAG not in self._option_string_actions:
+    try:
       self.add_argument(_quiet_start.TF_LOGS_FLAG, action='store_true',
                         help=_quiet_start.TF_LOGS_HELP)
+    except argparse.ArgumentError:  # A parent parser gave it already.
+      pass
 
   def error(self, message):
     self.exit(2, f'{self.prog}: error: {message} (--help shows the usage)\n')
