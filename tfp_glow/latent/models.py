@@ -244,7 +244,6 @@ def resolve_saved_model(path):
   Raises:
     FileNotFoundError: none of them holds a `saved_model.pb`.
   """
-  from tfp_glow import export  # pylint: disable=g-import-not-at-top
   path = os.fspath(path)
   found = export.find_saved_model(path, (path, os.path.join(path, 'export')))
   if found:
