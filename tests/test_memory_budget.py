@@ -85,6 +85,8 @@ def test_defaults():
       'memory'] == 'auto'
   assert tfp_glow.glow((8, 8, 3), 2, 1, hidden_channels=4,
                        fused=False).config['memory'] == 'store'
+  assert tfp_glow.glow((8, 8, 3), 2, 1, hidden_channels=4, fused=False,
+                       memory='auto').config['memory'] == 'store'
   # The default budget stores the benchmark's K=8 model and recomputes at
   # K=32 (32x32x3, L=3, width 400, batch 16).
   for k, expected in ((8, 'store'), (32, 'invertible')):

@@ -172,13 +172,14 @@ class GlowDistribution(tfd.TransformedDistribution):
 
 
 def step_shapes(image_shape, num_levels):
-  """Shapes `(H, W, C)` of each level's flow-step inputs (after squeezing)."""
+  """Shapes `(H, W, C)` of each level's flow-step inputs (after squeezing);
+  the split keeps `C // 2` channels for the next level."""
   h, w, c = image_shape
   shapes = []
   for _ in range(num_levels):
     h, w, c = h // 2, w // 2, 4 * c
     shapes.append((h, w, c))
-    c -= c // 2
+    c //= 2
   return shapes
 
 
@@ -213,17 +214,10 @@ def memory_plan(dist, batch_size):
 
 
 def latent_shapes(image_shape, num_levels):
-  """Shapes of the per-level latents of a Glow over `image_shape` images."""
-  h, w, c = image_shape
-  shapes = []
-  for level in range(num_levels):
-    h, w, c = h // 2, w // 2, 4 * c
-    if level < num_levels - 1:
-      shapes.append((h, w, c - c // 2))
-      c //= 2
-    else:
-      shapes.append((h, w, c))
-  return shapes
+  """Shapes of the per-level latents of a Glow over `image_shape` images:
+  the half each split factors out, and the last level's whole input."""
+  shapes = step_shapes(image_shape, num_levels)
+  return [(h, w, c - c // 2) for h, w, c in shapes[:-1]] + shapes[-1:]
 
 
 def glow(image_shape,
@@ -273,9 +267,9 @@ def glow(image_shape,
       `memory_budget`, else `'invertible'`, decided when the batch is traced
       (`bijectors.memory_budget`; `memory_plan` says what a batch size
       gets). `'invertible'`: recompute each step's input from its output
-      (memory constant in `num_steps`, [1] Section 1). `'store'` (the only
-      choice with `fused=False`): autodiff stores the activations (faster,
-      memory linear in depth).
+      (memory constant in `num_steps`, [1] Section 1). `'store'` (what
+      `fused=False` does, `'auto'` there included): autodiff stores the
+      activations (faster, memory linear in depth).
     memory_budget: bytes the stored activations of one batch may take with
       `memory='auto'`; `None`: `bijectors.memory_budget.DEFAULT_BUDGET`
       (1 GiB).
@@ -323,7 +317,8 @@ def glow(image_shape,
         f'{num_levels}.')
   bijectors.get_coupling(coupling)  # ValueError naming the choices.
   bijectors.get_permutation(permutation)
-  if memory is None:
+  if memory is None or (memory == 'auto' and not fused):
+    # The chain form has one mode: it stores its activations.
     memory = 'auto' if fused else 'store'
     config['memory'] = memory
   if memory not in bijectors.glow_steps.MEMORY:
@@ -438,7 +433,6 @@ def _level(image_shape, level, num_levels, num_steps, seed, learn_top_prior,
   level_options = dict(step_options)
   if memory_budgets is not None:
     level_options['memory_budget'] = memory_budgets[level]
-    step_options['memory_budgets'] = memory_budgets
   with tf.name_scope(f'level_{level}'):
     forward_order = [
         bijectors.Squeeze(validate_args=validate_args),
@@ -449,7 +443,7 @@ def _level(image_shape, level, num_levels, num_steps, seed, learn_top_prior,
           c, dtype=dtype, validate_args=validate_args, name='split_prior')
       inner = _level((h, w, split.num_kept_channels), level + 1, num_levels,
                      num_steps, seed, learn_top_prior, num_classes, dtype,
-                     validate_args, **step_options)
+                     validate_args, memory_budgets, **step_options)
       forward_order += [split, bijectors.FactorOut(
           inner, (h, w, c), validate_args=validate_args, name='factor_out')]
     else:

@@ -49,9 +49,7 @@ def build_flow(config, image_shape):
       hidden_channels=config.width, coupling=config.coupling,
       permutation=config.permutation, learn_top_prior=config.learn_top_prior,
       num_classes=config.num_classes or None,
-      hidden_actnorm=config.hidden_actnorm,
-      # --nofused stores its activations; 'auto' there means that.
-      memory=config.memory if config.fused else 'store',
+      hidden_actnorm=config.hidden_actnorm, memory=config.memory,
       memory_budget=memory_budget_bytes(config),
       compute_dtype=flags_lib.PRECISIONS[config.precision],
       # XLA on CPU runs convolution gradients inside while loops slowly.
