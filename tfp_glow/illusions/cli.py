@@ -176,13 +176,6 @@ def _image_paths(entries):
   return paths
 
 
-def _write_json(path, data):
-  with open(path, 'w') as f:
-    json.dump(data, f, indent=2, sort_keys=True)
-    f.write('\n')
-  return path
-
-
 def _heatmaps(score, args):
   from tfp_glow.illusions import plots  # pylint: disable=g-import-not-at-top
   window = score.image_shape[0]
@@ -200,7 +193,7 @@ def _heatmaps(score, args):
                          stride=args.stride, windows=list(bpd.shape),
                          mean=float(bpd.mean()), min=float(bpd.min()),
                          max=float(bpd.max()))
-  _write_json(os.path.join(args.out, 'heatmap.json'),
+  sweep.write_json(os.path.join(args.out, 'heatmap.json'),
               dict(images=summary, scorer=score.description))
   return summary
 
@@ -219,7 +212,7 @@ def _bits_per_dim(score, args):
                                            counts.sum()),
                  windows=int(counts.sum()), resize=args.resize,
                  scorer=score.description)
-  _write_json(os.path.join(args.out, 'bits_per_dim.json'), summary)
+  sweep.write_json(os.path.join(args.out, 'bits_per_dim.json'), summary)
   return summary
 
 
@@ -287,7 +280,7 @@ def main(argv=None, score=None):
       result = sweep.run(score, build(), sigma=args.sigma)
       sweep.write(result, args.out)
       summary[name] = result.summary()
-    _write_json(os.path.join(args.out, 'summary.json'), summary)
+    sweep.write_json(os.path.join(args.out, 'summary.json'), summary)
     return summary
   result = sweep.run(score, _illusion(args), c_star=args.test_value,
                      sigma=args.sigma)

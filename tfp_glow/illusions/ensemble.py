@@ -25,7 +25,6 @@ each model's PR curve, their pointwise mean `(1/N) sum_m PR_m(v)` and the band
      Model. NeurIPS 2020. arXiv 2005.08772.
 """
 
-import json
 import os
 
 import numpy as np
@@ -164,9 +163,7 @@ def write(results, out_dir, plot=True):
     for model, result in by_model.items():
       sweep.write(result, os.path.join(out_dir, model), plot=plot)
   summary = summarize(results)
-  with open(os.path.join(out_dir, 'summary.json'), 'w') as f:
-    json.dump(summary, f, indent=2, sort_keys=True)
-    f.write('\n')
+  sweep.write_json(os.path.join(out_dir, 'summary.json'), summary)
   with open(os.path.join(out_dir, 'summary.md'), 'w') as f:
     f.write(markdown_table(summary))
   if plot:

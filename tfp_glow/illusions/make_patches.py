@@ -19,10 +19,12 @@ teaches the model grey patches but biases its colour statistics.
 """
 
 import argparse
-import json
 import os
 
 import numpy as np
+
+from tfp_glow.illusions import heatmap
+from tfp_glow.illusions import sweep
 
 __all__ = ['COLOUR', 'GRAYSCALE', 'HELDOUT', 'load', 'write']
 
@@ -78,15 +80,6 @@ def load(name):
   return data[..., :3].astype(np.uint8)
 
 
-def _resize(image, short_side):
-  from PIL import Image  # pylint: disable=g-import-not-at-top
-  img = Image.fromarray(image)
-  scale = short_side / min(img.size)
-  size = (max(1, round(img.size[0] * scale)),
-          max(1, round(img.size[1] * scale)))
-  return np.asarray(img.resize(size, Image.Resampling.LANCZOS))
-
-
 def write(out_dir, short_side=256, grayscale=False, heldout=HELDOUT):
   """Writes `out_dir/{train,heldout}/<name>.png` and `manifest.json`.
 
@@ -103,8 +96,7 @@ def write(out_dir, short_side=256, grayscale=False, heldout=HELDOUT):
   for name in names:
     image = load(name)
     original = list(image.shape)
-    if short_side:
-      image = _resize(image, short_side)
+    image = heatmap.resize_short_side(image, short_side)
     split = 'heldout' if name in heldout else 'train'
     path = os.path.join(out_dir, split, f'{name}.png')
     os.makedirs(os.path.dirname(path), exist_ok=True)
@@ -113,9 +105,7 @@ def write(out_dir, short_side=256, grayscale=False, heldout=HELDOUT):
     manifest['images'][name] = dict(
         split=split, path=os.path.relpath(path, out_dir), source=package,
         loader=loader, original_shape=original, shape=list(image.shape))
-  with open(os.path.join(out_dir, 'manifest.json'), 'w') as f:
-    json.dump(manifest, f, indent=2, sort_keys=True)
-    f.write('\n')
+  sweep.write_json(os.path.join(out_dir, 'manifest.json'), manifest)
   return manifest
 
 

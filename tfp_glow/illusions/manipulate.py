@@ -51,7 +51,6 @@ prediction `PR(d*)` by uint8 rounding, and where the edit clipped pixels.
 
 import csv
 import dataclasses
-import json
 import os
 
 import numpy as np
@@ -311,8 +310,10 @@ class Manipulation:
 
 
 def _check_masks(image, masks):
+  """`masks`: `[(name, mask), (name, mask or None)]`, the region and the
+  region to match; the names are the messages'."""
   height, width = np.shape(image)[:2]
-  for name, mask in masks.items():
+  for name, mask in masks:
     if mask is None:
       continue
     if np.shape(mask) != (height, width):
@@ -324,11 +325,9 @@ def _check_masks(image, masks):
     if np.all(mask):
       raise ValueError(f'{name}: the mask covers the whole image, leaving no '
                        'surround.')
-  if all(m is not None for m in masks.values()) and len(masks) == 2:
-    first, second = masks.values()
-    if np.any(first & second):
-      raise ValueError('the two masks overlap: the regions must be '
-                       'disjoint.')
+  (_, first), (_, second) = masks
+  if second is not None and np.any(first & second):
+    raise ValueError('the two masks overlap: the regions must be disjoint.')
 
 
 def _check_target(target):
@@ -338,13 +337,14 @@ def _check_target(target):
   return float(target)
 
 
-def _check_request(image, mask, axis, target, match_mask):
+def _check_request(image, axis, target, masks):
+  """The checks of a request, before any work; `masks` as `_check_masks`."""
   _check_axis(axis)
-  if (target is None) == (match_mask is None):
+  if (target is None) == (masks[1][1] is None):
     raise ValueError('give exactly one of a target PR and a mask to match.')
   if target is not None:
     _check_target(target)
-  _check_masks(image, {'mask': mask, 'match mask': match_mask})
+  _check_masks(image, masks)
 
 
 def manipulate(score, image, mask, axis, target=None, match_mask=None,
@@ -374,7 +374,8 @@ def manipulate(score, image, mask, axis, target=None, match_mask=None,
                      f'{image.dtype} of shape {image.shape}.')
   mask = np.asarray(mask, bool)
   match_mask = None if match_mask is None else np.asarray(match_mask, bool)
-  _check_request(image, mask, axis, target, match_mask)
+  _check_request(image, axis, target,
+                 [('mask', mask), ('match mask', match_mask)])
   _check_method(method, num_steps)
   kwargs = dict(num_steps=num_steps, max_windows=max_windows, method=method,
                 sigma=sigma)
@@ -438,10 +439,7 @@ def write(result, out_dir, plot=True, extra=None):
   paths = [os.path.join(out_dir, name) for name in
            ('edited.png', 'manipulation.json', 'pr_curve.csv')]
   Image.fromarray(result.edited).save(paths[0])
-  with open(paths[1], 'w') as f:
-    json.dump(dict(result.summary(), **(extra or {})), f, indent=2,
-              sort_keys=True)
-    f.write('\n')
+  sweep.write_json(paths[1], dict(result.summary(), **(extra or {})))
   with open(paths[2], 'w', newline='') as f:
     writer = csv.writer(f)
     writer.writerow(['curve', 'shift', 'bits_per_dim', 'log_prob', 'weight',
@@ -477,18 +475,16 @@ def run_files(score, image, mask, axis, out_dir, target=None,
   Returns:
     The summary dict, with the input paths and the files written.
   """
-  _check_axis(axis)
-  if (target is None) == (match_mask is None):
-    raise ValueError('give exactly one of --target and --match-mask.')
-  if target is not None:
-    _check_target(target)
   pixels = heatmap.load_image(image)
   masks = {path: load_mask(path, pixels.shape)
            for path in (mask, match_mask) if path is not None}
   pixels = heatmap.resize_short_side(pixels, resize)
   masks = {path: _resize_mask(m, resize) if resize else m
            for path, m in masks.items()}
-  _check_masks(pixels, masks)
+  # Checked here with the files' names in the messages (then again, under
+  # the generic names, by `manipulate`).
+  _check_request(pixels, axis, target, [(mask, masks[mask]),
+                                        (match_mask, masks.get(match_mask))])
   result = manipulate(score, pixels, masks[mask], axis, target=target,
                       match_mask=masks.get(match_mask), **kwargs)
   extra = dict(image=image, mask=mask, match_mask=match_mask,

@@ -19,7 +19,6 @@ both sweeps and `percentile.match` finds `c'`; this module draws the pair.
      Model. NeurIPS 2020. arXiv 2005.08772.
 """
 
-import json
 import os
 
 from tfp_glow.illusions import percentile
@@ -66,7 +65,5 @@ def write(result, out_dir, method='paper'):
       result, method, os.path.join(out_dir, 'matched_pair.png')),
            os.path.join(out_dir, 'matched_pair.json')]
   found = summary(result, method)
-  with open(paths[1], 'w') as f:
-    json.dump(found, f, indent=2, sort_keys=True)
-    f.write('\n')
+  sweep.write_json(paths[1], found)
   return dict(found, files=paths + sweep.write(result, out_dir))

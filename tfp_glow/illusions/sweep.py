@@ -18,7 +18,7 @@ import numpy as np
 
 from tfp_glow.illusions import percentile
 
-__all__ = ['SweepResult', 'run', 'write', 'METHODS']
+__all__ = ['SweepResult', 'run', 'write', 'write_json', 'METHODS']
 
 METHODS = ('paper', 'exact')
 
@@ -115,6 +115,15 @@ def run(score, illusion, c_star=None, sigma=percentile.PAPER_SIGMA):
                      scorer=dict(getattr(score, 'description', {}) or {}))
 
 
+def write_json(path, data):
+  """Writes `data` as indented, key-sorted JSON and a final newline, the
+  form of every JSON file the illusion commands write; returns `path`."""
+  with open(path, 'w') as f:
+    json.dump(data, f, indent=2, sort_keys=True)
+    f.write('\n')
+  return path
+
+
 def write(result, out_dir, plot=True):
   """Writes `<name>.csv`, `<name>.json` and (with `plot`) the PNGs.
 
@@ -141,9 +150,7 @@ def write(result, out_dir, plot=True):
         for m in METHODS:
           row += [result.weights[m][condition][k], result.pr[m][condition][k]]
       writer.writerow([f'{x:.10g}' for x in row])
-  with open(paths[1], 'w') as f:
-    json.dump(result.summary(), f, indent=2, sort_keys=True)
-    f.write('\n')
+  write_json(paths[1], result.summary())
   if plot:
     from tfp_glow.illusions import plots  # pylint: disable=g-import-not-at-top
     paths += plots.sweep_figures(result, out_dir)

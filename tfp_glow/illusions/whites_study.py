@@ -15,7 +15,6 @@ writes `whites_study.md` (the table), `whites_study.json` (every number) and
 """
 
 import dataclasses
-import json
 import os
 
 import numpy as np
@@ -134,9 +133,7 @@ def write(rows, out_dir, configurations=CONFIGURATIONS, plot=True):
            os.path.join(out_dir, 'whites_study.json')]
   with open(paths[0], 'w') as f:
     f.write(markdown_table(rows))
-  with open(paths[1], 'w') as f:
-    json.dump(rows, f, indent=2, sort_keys=True)
-    f.write('\n')
+  sweep.write_json(paths[1], rows)
   if plot:
     paths.append(_stimuli_figure(configurations, os.path.join(
         out_dir, 'whites_study_stimuli.png')))
