@@ -45,8 +45,8 @@ from tfp_glow import classifier as classifier_lib
 tfb = tfp.bijectors
 tfd = tfp.distributions
 
-__all__ = ['GlowDistribution', 'forward_order', 'glow', 'initialize', 'memory_plan',
-           'step_blocks', 'step_shapes']
+__all__ = ['GlowDistribution', 'forward_order', 'glow', 'initialize',
+           'memory_plan', 'step_blocks', 'step_shapes']
 
 
 class GlowDistribution(tfd.TransformedDistribution):
@@ -210,7 +210,8 @@ def memory_plan(dist, batch_size):
   fixed = blocks[0].memory != 'auto'
   return dict(memory=modes.pop() if len(modes) == 1 else sorted(modes),
               store_bytes=store_bytes,
-              budget=None if fixed else round(sum(b.memory_budget for b in blocks)))
+              budget=None if fixed else round(
+                  sum(b.memory_budget for b in blocks)))
 
 
 def latent_shapes(image_shape, num_levels):

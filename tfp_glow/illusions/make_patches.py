@@ -1,5 +1,6 @@
 """Writes the photographs that ship in scikit-image, scikit-learn and
-matplotlib as an image folder, split into `train/` and `heldout/`, for the embedded model.
+matplotlib as an image folder, split into `train/` and `heldout/`, for the
+embedded models.
 
     python -m tfp_glow.illusions.make_patches --out=/tmp/photos
 

@@ -32,7 +32,8 @@ studies of White's effect, Robinson, Hammon & de Sa's "WE_thin" [3] (a
 bar wide and 4 deg tall, centred, so that 4 bar widths of its collinear
 stripe show above and below it), drawn at one pixel per bar: stripes 1 px,
 bar 1 x 4, centred, with 6 px of its collinear stripe above and below it
-(at least WE_thin's 4 bar widths) and 8 stripes on either side. Two facts fix the proportions, not the model's answer:
+(at least WE_thin's 4 bar widths) and 8 stripes on either side. Two facts
+fix the proportions, not the model's answer:
 
 * [1]'s released code (VI-Glow `image_patch_graph.py`) resizes each whole
   stimulus image to the model's 16x16 input (`transforms.Resize(16)`): the
