@@ -8,6 +8,7 @@ import json
 import os
 import resource
 import statistics
+import sys
 import time
 
 __all__ = [
@@ -17,6 +18,7 @@ __all__ = [
     'format_table',
     'last_json_line',
     'load_average',
+    'log',
     'median_fields',
     'peak_rss_mb',
     'summarize',
@@ -81,6 +83,12 @@ def conv_kernel_params(layers):
   """Weights of the spatial convolutions (not the 1x1 mixes), for checks."""
   return sum(l['kh'] * l['kw'] * l['cin'] * l['cout'] * l['count']
              for l in layers if l['name'] != 'mix')
+
+
+def log(message):
+  """A progress line on stderr, stamped with the time of day."""
+  print(f'[{time.strftime("%H:%M:%S")}] {message}', file=sys.stderr,
+        flush=True)
 
 
 def time_calls(call, seconds, min_iters=2, max_iters=10_000):

@@ -264,7 +264,7 @@ def run_one(args):
   rss_before_step = _proc_status_mb('VmRSS')
   peak_before_step = common.peak_rss_mb()
   peaks = [peak_before_step]
-  _log(f'{_name(args)}: built in {build_s:.1f} s, init {init_s:.1f} s, '
+  common.log(f'{_name(args)}: built in {build_s:.1f} s, init {init_s:.1f} s, '
        f'{params:,} parameters, RSS {rss_before_step:.0f} MiB before the '
        'first step')
   can_reset = _reset_peak_rss()
@@ -321,14 +321,9 @@ def run_one(args):
       losses=losses, finite=bool(np.all(np.isfinite(losses))),
       load_average=[load_start, common.load_average()],
       tf_version=tf.__version__)
-  _log(f'{_name(args)}: peak RSS {peak:.0f} MiB, first step '
+  common.log(f'{_name(args)}: peak RSS {peak:.0f} MiB, first step '
        f'{first_step_s:.1f} s, step {result["step_s"]:.2f} s')
   return result
-
-
-def _log(message):
-  print(f'[{time.strftime("%H:%M:%S")}] {message}', file=sys.stderr,
-        flush=True)
 
 
 def _name(args):
@@ -381,7 +376,7 @@ def _run_child(args, flow, memory, k):
     env['TF_CPU_ALLOCATOR_USE_BFC'] = 'true'
   env['PYTHONPATH'] = os.pathsep.join(
       [_REPO] + [p for p in env.get('PYTHONPATH', '').split(os.pathsep) if p])
-  _log(f'starting {flow}{"" if memory is None else " memory=" + memory} '
+  common.log(f'starting {flow}{"" if memory is None else " memory=" + memory} '
        f'K={k} subprocess')
   failed = dict(flow=flow, memory=memory, num_steps=k)
   try:

@@ -46,7 +46,6 @@ import json
 import os
 import statistics
 import sys
-import time
 
 _REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if _REPO not in sys.path:
@@ -94,42 +93,45 @@ def _median_s(tf, fn, inputs, seconds):
 
 
 def _component_fns(tf, args):
-  """`{group: [(level, forward_fn, inputs, forward_flops)]}` per level."""
+  """`{group: [(level, forward_fn, inputs, forward_flops)]}` per level, at
+  the shapes and FLOPs of `common.conv_layers` (one step per level)."""
   from bijectors import actnorm  # pylint: disable=g-import-not-at-top
   from bijectors import conv  # pylint: disable=g-import-not-at-top
   from bijectors import couplings  # pylint: disable=g-import-not-at-top
-  h, w, c = args.image_shape
   n, width = args.batch, args.hidden_channels
   rnd = lambda *shape: tf.random.normal(shape, stddev=0.05, seed=1)
   affine = couplings.get_coupling('affine')
   parts = {g: [] for g in GROUPS if g != 'optimizer'}
-  for level in range(args.num_levels):
-    h, w, c = h // 2, w // 2, 4 * c
-    kept, rest = c // 2, c - c // 2
-    pixels = n * h * w
+  levels = {}
+  for layer in common.conv_layers(args.image_shape, args.num_levels, 1,
+                                  width):
+    levels.setdefault(layer['level'], {})[layer['name']] = layer
+  flops = lambda layer: (2 * n * layer['pixels'] * layer['kh'] * layer['kw'] *
+                         layer['cin'] * layer['cout'])
+  for level, layers in sorted(levels.items()):
+    h, w = (d // 2 ** (level + 1) for d in args.image_shape[:2])
+    c = layers['mix']['cin']
+    kept, out = layers['conv_in']['cin'], layers['conv_out']['cout']
     x = rnd(n, h, w, c)
-    a, b = rnd(n, h, w, kept), rnd(n, h, w, rest)
+    a, b = rnd(n, h, w, kept), rnd(n, h, w, c - kept)
     hid = tf.nn.relu(rnd(n, h, w, width))
     parts['conv3x3_in'].append((level, lambda x, k, bias: conv.conv3x3(
         x, k, bias, relu=True), [a, rnd(3, 3, kept, width), rnd(width)],
-                                2 * pixels * 9 * kept * width))
+                                flops(layers['conv_in'])))
     parts['conv1x1_hidden'].append((level, lambda x, k, bias: conv.conv1x1(
         x, k, bias, relu=True), [hid, rnd(1, 1, width, width), rnd(width)],
-                                    2 * pixels * width * width))
+                                    flops(layers['conv_hidden'])))
     parts['conv_out'].append((level, lambda x, k, bias, logs: conv.conv3x3(
         x, *actnorm.fold_into_linear(k, bias, 3. * logs)),
-                              [hid, rnd(3, 3, width, 2 * rest),
-                               rnd(2 * rest), rnd(2 * rest)],
-                              2 * pixels * 9 * width * 2 * rest))
+                              [hid, rnd(3, 3, width, out), rnd(out),
+                               rnd(out)], flops(layers['conv_out'])))
     parts['mix'].append((level, lambda x, m: conv.conv1x1(
         x, m[tf.newaxis, tf.newaxis]), [x, tf.eye(c) + rnd(c, c)],
-                         2 * pixels * c * c))
-    parts['coupling'].append((level, affine.forward,
-                              [b, rnd(n, h, w, 2 * rest)], 0))
+                         flops(layers['mix'])))
+    parts['coupling'].append((level, affine.forward, [b, rnd(n, h, w, out)],
+                              0))
     parts['actnorm'].append((level, actnorm.actnorm_forward,
                              [x, rnd(c), rnd(c)], 0))
-    if level < args.num_levels - 1:
-      c = kept
   return parts
 
 
@@ -154,7 +156,7 @@ def time_components(tf, args):
           tf, forward_backward, inputs, args.seconds)
       total['forward_flops'] += args.num_steps * flops * 1.
     results[group] = total
-    _log(f'{group}: F {total["forward_s"] * 1e3:.1f} ms, FB '
+    common.log(f'{group}: F {total["forward_s"] * 1e3:.1f} ms, FB '
          f'{total["forward_backward_s"] * 1e3:.1f} ms per step')
   return results
 
@@ -179,7 +181,7 @@ def time_steps(tf, args, images):
       return tf.constant(0.)
 
     optimizer_s[memory] = _median_s(tf, apply, grads, args.seconds)
-    _log(f'step, memory={memory}: {steps[memory] * 1e3:.0f} ms; Adam '
+    common.log(f'step, memory={memory}: {steps[memory] * 1e3:.0f} ms; Adam '
          f'{optimizer_s[memory] * 1e3:.1f} ms')
   return steps, optimizer_s
 
@@ -214,18 +216,13 @@ def table(memory, step_s, rows, batch):
               body))
 
 
-def _log(message):
-  print(f'[{time.strftime("%H:%M:%S")}] {message}', file=sys.stderr,
-        flush=True)
-
-
 def main(argv=None):
   args = parse_args(argv)
   import numpy as np  # pylint: disable=g-import-not-at-top
   tf = throughput._import_tf(args.threads)  # pylint: disable=protected-access
   load_start = common.load_average()
   peak = throughput.run_matmul(args)
-  _log(f'matmul peak {peak["gflops"]:.1f} GFLOP/s')
+  common.log(f'matmul peak {peak["gflops"]:.1f} GFLOP/s')
   rng = np.random.default_rng(0)
   pixels = rng.integers(0, 256, size=(args.batch,) + tuple(args.image_shape))
   images = tf.constant(((pixels + rng.uniform(size=pixels.shape)) / 256.)

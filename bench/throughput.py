@@ -171,11 +171,6 @@ def _import_tf(threads):
   return tf
 
 
-def _log(message):
-  print(f'[{time.strftime("%H:%M:%S")}] {message}', file=sys.stderr,
-        flush=True)
-
-
 def build_flow(tf, name, args, unroll=False, memory=None):
   """The distribution over `[0, 1]` images for flow `name`.
 
@@ -284,7 +279,7 @@ def run_flow(args):
   params = int(sum(np.prod(v.shape) for v in variables))
   conv_params = int(sum(np.prod(v.shape) for v in variables
                         if len(v.shape) >= 4))
-  _log(f'{args.flow}: built in {build_s:.1f} s, ActNorm init '
+  common.log(f'{args.flow}: built in {build_s:.1f} s, ActNorm init '
        f'{init_s:.1f} s, {params:,} parameters')
 
   built = {('nonxla', args.memory): dist}
@@ -321,7 +316,7 @@ def run_flow(args):
           lambda call=call: outputs.append(call()), args.seconds,
           min_iters=args.min_iters)
     except Exception as e:  # pylint: disable=broad-except
-      _log(f'{args.flow} {key}: FAILED {type(e).__name__}: {e}')
+      common.log(f'{args.flow} {key}: FAILED {type(e).__name__}: {e}')
       results[key] = dict(error=f'{type(e).__name__}: {str(e)[:500]}')
       continue
     argument = (tf.constant([0, 0]) if measure == 'sample' else images)
@@ -331,7 +326,7 @@ def run_flow(args):
         finite=bool(np.all(np.isfinite(outputs[-1]))),
         rss_mb_after=common.peak_rss_mb())
     del outputs[:]
-    _log(f'{args.flow} {key}: {results[key]["images_per_s"]:.2f} img/s '
+    common.log(f'{args.flow} {key}: {results[key]["images_per_s"]:.2f} img/s '
          f'({results[key]["iters"]} iters), first call {first:.1f} s')
 
   return dict(
@@ -394,7 +389,7 @@ def run_torch_flow(args):
                         first_call_s=first,
                         finite=bool(np.all(np.isfinite(outputs[-1]))),
                         rss_mb_after=common.peak_rss_mb())
-    _log(f'{TORCH} {key}: {results[key]["images_per_s"]:.2f} img/s '
+    common.log(f'{TORCH} {key}: {results[key]["images_per_s"]:.2f} img/s '
          f'({results[key]["iters"]} iters), first call {first:.1f} s')
   return dict(
       flow=TORCH, config=_config(args), params=params,
@@ -462,7 +457,7 @@ def _run_child(args, flow):
   env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL='2')
   env['PYTHONPATH'] = os.pathsep.join(
       [_REPO] + [p for p in env.get('PYTHONPATH', '').split(os.pathsep) if p])
-  _log(f'starting {flow} subprocess')
+  common.log(f'starting {flow} subprocess')
   proc = subprocess.run(_child_argv(args, flow), stdout=subprocess.PIPE,
                         env=env, text=True, check=False)
   result = common.last_json_line(proc.stdout)
