@@ -64,6 +64,9 @@ def in_root(monkeypatch):
      'affine, additive'),
     (['--nofused', '--memory=invertible'], '--nofused .* use --memory=store'),
     (['--memory_budget=-1'], '--memory_budget must be >= 0'),
+    (['--lr_decay=linear'], "unknown --lr_decay='linear'"),
+    (['--lr_decay=cosine', '--train_steps=100', '--warmup_steps=100'],
+     r'--lr_decay=cosine anneals after the warm-up: --train_steps \(100\)'),
     (['--extensions=no_such_module'], "cannot import 'no_such_module'"),
 ])
 def test_invalid_flags_fail_fast_with_clear_text(argv, message):
@@ -440,6 +443,23 @@ def test_injected_dataset_and_baseline_flow(tmp_path):
                   '--train_steps=2', '--strategy=default', *TINY)
   result = train.run(config, dataset=dataset)
   assert result['step'] == 2 and np.isfinite(result['test_bpd'])
+
+
+def test_lr_decay_cosine_anneals_the_run_to_zero(tmp_path):
+  images = np.random.default_rng(2).integers(0, 256, (40, 8, 8, 1), np.uint8)
+  dataset = (tf.data.Dataset.from_tensor_slices(images[:32]),
+             tf.data.Dataset.from_tensor_slices({'image': images[32:]}))
+  config = _parse(f'--workdir={tmp_path}', '--lr_decay=cosine',
+                  '--train_steps=6', '--strategy=default', *TINY)
+  train.run(config, dataset=dataset)
+  with open(tmp_path / 'metrics.jsonl') as f:
+    rates = [json.loads(l)['learning_rate'] for l in f
+             if 'train_bpd' in json.loads(l)]
+  # The rate of each period's last step, optimizer iterations 1, 3 and 5:
+  # the warm-up's end, then the cosine over iterations 2..6 at t = 1/4, 3/4.
+  cosine = lambda t: 1e-3 * 0.5 * (1. + np.cos(np.pi * t))
+  np.testing.assert_allclose(rates, [1e-3, cosine(0.25), cosine(0.75)],
+                             rtol=1e-5)
 
 
 def test_chain_form_with_steps_registered_by_an_extension_module(tmp_path):
