@@ -24,12 +24,6 @@ MEMORY = ('auto', 'invertible', 'store')
 _PERMUTATION = 'permutation/'
 
 
-@tf.custom_gradient
-def _dense_gradient(x):
-  """The identity, whose gradient is a dense tensor."""
-  return tf.identity(x), tf.convert_to_tensor
-
-
 class GlowSteps(equality.OwnsVariables,
                 one_pass.OnePassBijector):
   """`K` steps of flow, `ActNorm -> permutation -> coupling`, as one bijector.
@@ -344,8 +338,7 @@ class GlowSteps(equality.OwnsVariables,
     return tensors
 
   def _step_parameters(self, stacked, k):
-    axis = tf.constant(0)  # One constant for all the gathers.
-    return {n: tf.gather(t, k, axis=axis) for n, t in stacked.items()}
+    return stacked_rows.read(stacked, k)
 
   def _loop(self, body, state, reverse=False):
     """Runs `k, *state = body(k, *state)` over the K steps, in order or reversed.
@@ -453,11 +446,9 @@ class GlowSteps(equality.OwnsVariables,
     stacked = self._stacked_tensors()
     if self.memory_for(x.shape) == 'invertible':
       return self._run_forward_invertible(x, stacked)
-    # Autodiff of the loop's row gathers gives `IndexedSlices`; the
-    # parameters get dense gradients, as from the invertible path.
-    return self._run_forward(x, {
-        n: _dense_gradient(t) if t.dtype.is_floating else t
-        for n, t in stacked.items()})
+    # Autodiff differentiates the loop: rows of `TensorArray`s, whose
+    # gradients add up in O(K) (`stacked_rows`).
+    return self._run_forward(x, stacked_rows.readable(stacked))
 
   def _forward_and_log_det(self, x):
     self._check_shape(x)
@@ -483,7 +474,7 @@ class GlowSteps(equality.OwnsVariables,
 
   def _inverse_and_log_det(self, y):
     self._check_shape(y)
-    stacked = self._stacked_tensors()
+    stacked = stacked_rows.readable(self._stacked_tensors())
     flat, unflatten = one_pass.flatten_batch(y)
 
     def body(k, y, log_det):

@@ -112,6 +112,29 @@ def _gradients_graph(steps, x):
           for g in tape.gradient(loss, [x] + list(steps.trainable_variables))]
 
 
+def _op_types(concrete):
+  """Op types of a traced function, its nested functions (loop bodies,
+  their gradients) included."""
+  graph_def = concrete.graph.as_graph_def()
+  types = [node.op for node in graph_def.node]
+  for function in graph_def.library.function:
+    types += [node.op for node in function.node_def]
+  return types
+
+
+def test_store_gradient_adds_each_steps_rows_once():
+  # A row gather's gradient inside the loop is densified to all K rows and
+  # added to the accumulator in every step (UnsortedSegmentSum + AddN of
+  # [K, ...] tensors: O(K^2)); the loop reads TensorArray rows instead.
+  steps = _steps('lu', 'affine', True, 'store', dtype=tf.float32)
+  x = np.random.default_rng(3).normal(size=(2, 4, 4, 4)).astype(np.float32)
+  steps.forward(x)  # ActNorm init, outside the traced function.
+  types = _op_types(tf.function(
+      lambda x: _gradients_graph(steps, x)).get_concrete_function(x))
+  assert 'UnsortedSegmentSum' not in types
+  assert 'TensorListGetItem' in types  # The check sees the loop body.
+
+
 def test_first_forward_pass_initializes_in_a_tf_function():
   steps = bijectors.GlowSteps(4, 2, hidden_channels=8, dtype=tf.float32)
   x = np.random.default_rng(4).normal(2., 3., (16, 4, 4, 4)).astype(
