@@ -19,11 +19,13 @@ import tensorflow_datasets as tfds
 
 import tfp_glow
 import train
+from train import averaging
 from train import callbacks as callbacks_lib
 from train import data as data_lib
 from train import flags as flags_lib
 from train import model as model_lib
 from train import optim
+from train import resume_check
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TINY = ['--image_size=8', '--levels=2', '--depth=1', '--width=8',
@@ -68,6 +70,8 @@ def in_root(monkeypatch):
     (['--lr_decay=cosine', '--train_steps=100', '--warmup_steps=100'],
      r'--lr_decay=cosine anneals after the warm-up: --train_steps \(100\)'),
     (['--extensions=no_such_module'], "cannot import 'no_such_module'"),
+    (['--ema_momentum=1'], r'--ema_momentum must be in \[0, 1\), got 1'),
+    (['--ema_momentum=-0.5'], r'--ema_momentum must be in \[0, 1\)'),
 ])
 def test_invalid_flags_fail_fast_with_clear_text(argv, message):
   with pytest.raises(ValueError, match=message):
@@ -460,6 +464,67 @@ def test_lr_decay_cosine_anneals_the_run_to_zero(tmp_path):
   cosine = lambda t: 1e-3 * 0.5 * (1. + np.cos(np.pi * t))
   np.testing.assert_allclose(rates, [1e-3, cosine(0.25), cosine(0.75)],
                              rtol=1e-5)
+
+
+def test_averaged_weights_swap_in_for_a_block_and_back():
+  variable = tf.Variable([1., 2.])
+  optimizer = optim.make_optimizer('adam', 0.1, 0, ema_momentum=0.5)
+  optimizer.build([variable])
+  for _ in range(3):
+    optimizer.apply_gradients([(tf.constant([1., -1.]), variable)])
+  # What Keras' fit calls at its end: the weights stay the raw ones.
+  optimizer.finalize_variable_values([variable])
+  raw = variable.numpy()
+  # Adam's first steps move each weight by about lr: 1 - 0.1 t.
+  np.testing.assert_allclose(raw, [0.7, 2.3], rtol=1e-5)
+  # The average starts at the first step's weights: 0.9, then halves
+  # towards each new value: (0.9 + 0.8) / 2, then (0.85 + 0.7) / 2.
+  averaged = averaging.AveragedWeights(optimizer, [variable])
+  with averaged.swapped_in():
+    np.testing.assert_allclose(variable.numpy(), [0.775, 2.225], rtol=1e-5)
+  np.testing.assert_allclose(variable.numpy(), raw)
+  with pytest.raises(RuntimeError):
+    with averaged.swapped_in():
+      raise RuntimeError('the block failed')
+  np.testing.assert_allclose(variable.numpy(), raw)
+  # Without --ema_momentum nothing is swapped.
+  plain = optim.make_optimizer('adam', 0.1, 0)
+  plain.build([variable])
+  with averaging.AveragedWeights(plain, [variable]).swapped_in():
+    np.testing.assert_allclose(variable.numpy(), raw)
+
+
+def test_ema_run_evaluates_and_exports_the_averaged_weights(tmp_path):
+  images = np.random.default_rng(3).integers(0, 256, (40, 8, 8, 1), np.uint8)
+  dataset = (tf.data.Dataset.from_tensor_slices(images[:32]),
+             tf.data.Dataset.from_tensor_slices({'image': images[32:]}))
+  config = _parse(f'--workdir={tmp_path}', '--ema_momentum=0.5',
+                  '--train_steps=4', '--strategy=default', '--eval_every=2',
+                  *TINY)
+  result = train.run(config, dataset=dataset)
+  dist = result['dist']
+  reader = tf.train.load_checkpoint(result['checkpoint'])
+  saved = {k: reader.get_tensor(k).tobytes()
+           for k in reader.get_variable_to_shape_map()
+           if k.endswith('VARIABLE_VALUE')}
+  optimizer_values = {v for k, v in saved.items()
+                      if k.startswith('optimizer/_variables/')}
+  raw = {v for k, v in saved.items() if not k.startswith('optimizer/')}
+  # The model the run ends with (evaluated, exported) holds the optimizer's
+  # averages; the checkpoint keeps the raw weights, for resuming.
+  final = [v.numpy().tobytes() for v in dist.trainable_variables]
+  assert all(f in optimizer_values for f in final)
+  assert sum(f not in raw for f in final) > len(final) // 2
+  with open(tmp_path / 'metrics.jsonl') as f:
+    records = [json.loads(l) for l in f]
+  assert [r['step'] for r in records if r.get('test_bpd') is not None] == [
+      2, 4, 4]
+  # Resuming with another momentum (or none) is refused before anything runs.
+  with pytest.raises(resume_check.ResumeMismatch,
+                     match='--ema_momentum=0.5; these flags say '
+                     '--ema_momentum=0.0'):
+    train.run(_parse(f'--workdir={tmp_path}', '--train_steps=6',
+                     '--strategy=default', *TINY), dataset=dataset)
 
 
 def test_chain_form_with_steps_registered_by_an_extension_module(tmp_path):

@@ -211,10 +211,12 @@ class SampleGrids(_StepCallback):
   `<workdir>/samples/step_<step>.png`.
   """
 
-  def __init__(self, workdir, every, num_samples, seed=0, chief=True):
+  def __init__(self, workdir, every, num_samples, seed=0, chief=True,
+               averaged=None):
     super().__init__()
     self.workdir, self.every = workdir, every
     self.num_samples, self.seed, self.chief = num_samples, seed, chief
+    self.averaged = averaged
 
   def on_train_begin(self, logs=None):
     super().on_train_begin(logs)
@@ -224,8 +226,10 @@ class SampleGrids(_StepCallback):
     if self.every and self.global_step - self.last >= self.every:
       self.last = self.global_step
       if self.chief:
-        save_grid(self.model.dist, self.workdir, self.global_step,
-                  self.num_samples, self.seed)
+        with (self.averaged.swapped_in() if self.averaged
+              else contextlib.nullcontext()):
+          save_grid(self.model.dist, self.workdir, self.global_step,
+                    self.num_samples, self.seed)
 
 
 def save_grid(dist, workdir, step, num_samples, seed=0):

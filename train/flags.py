@@ -77,6 +77,7 @@ class Config:
   learning_rate: float = 1e-3
   warmup_steps: int = 200
   lr_decay: str = 'none'
+  ema_momentum: float = 0.
   optimizer: str = 'adamax'
   clip_grad_norm: float = 0.
   nan_policy: str = 'skip'
@@ -176,6 +177,9 @@ _HELP = dict(
     lr_decay='none (constant after the warm-up, openai/glow) or cosine (anneal '
     'to 0 at --train_steps; a resumed run with more --train_steps anneals '
     'over the new length).',
+    ema_momentum='Polyak averaging, as openai/glow: keep a moving average '
+    'of the weights, avg <- m avg + (1 - m) w after each step, and evaluate, '
+    'sample and export with it (train.averaging); 0 = off.',
     optimizer='adamax (openai/glow default) or adam.',
     clip_grad_norm='Clip the global gradient norm to this; 0 = no clipping.',
     nan_policy='skip: a step with a NaN/Inf loss or gradient is not '
@@ -288,6 +292,8 @@ def validate(config):
     fail(f'--lr_decay={config.lr_decay} anneals after the warm-up: '
          f'--train_steps ({config.train_steps}) must exceed --warmup_steps '
          f'({config.warmup_steps}).')
+  if not 0 <= config.ema_momentum < 1:
+    fail(f'--ema_momentum must be in [0, 1), got {config.ema_momentum}.')
   if not 0 <= config.max_skipped_fraction <= 1:
     fail(f'--max_skipped_fraction must be in [0, 1], got '
          f'{config.max_skipped_fraction}.')

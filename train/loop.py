@@ -22,6 +22,7 @@ import time
 import tensorflow as tf
 
 import tfp_glow
+from train import averaging
 from train import baseline
 from train import callbacks as callbacks_lib
 from train import checkpoint as checkpoint_lib
@@ -113,8 +114,10 @@ def _run_holding_workdir(config, dataset, strategy, chief, start):
     dist = flow_lib.build_flow(config, image_shape)
     optimizer = optim.make_optimizer(
         config.optimizer, config.learning_rate, config.warmup_steps,
-        decay_steps=config.train_steps if config.lr_decay == 'cosine' else 0)
+        decay_steps=config.train_steps if config.lr_decay == 'cosine' else 0,
+        ema_momentum=config.ema_momentum)
     optimizer.build(dist.trainable_variables)
+    averaged = averaging.AveragedWeights(optimizer, dist.trainable_variables)
     trainer = model_lib.GlowTrainer(dist, config.n_bits,
                                     clip_grad_norm=config.clip_grad_norm,
                                     weight_y=config.weight_y)
@@ -167,7 +170,9 @@ def _run_holding_workdir(config, dataset, strategy, chief, start):
           scalars,
           callbacks_lib.Checkpoints(checkpointer, config.checkpoint_every),
           callbacks_lib.SampleGrids(config.workdir, config.sample_every,
-                                    config.num_samples, config.seed, chief),
+                                    config.num_samples, config.seed, chief,
+                                    averaged=averaged),
+          averaging.AveragedEvaluation(averaged),
       ]
       if config.nan_policy == 'stop':
         callbacks.insert(0, nan_stop)
@@ -203,6 +208,9 @@ def _run_holding_workdir(config, dataset, strategy, chief, start):
           flush=True)
     return result
 
+  # From here on (test bits/dim, figures, SavedModel) the model is the
+  # averaged one, if --ema_momentum; the checkpoint above keeps both.
+  averaged.adopt()
   test_bpd = trainer.evaluate(test_batches, verbose=0, return_dict=True)['bpd']
   result['test_bpd'] = float(test_bpd)
   scalars.write(dict(step=step, wall_s=round(time.time() - start, 3),

@@ -116,14 +116,31 @@ class _FusedUpdate:
            **self._scalars(dtype, learning_rate))
 
 
+class _AveragesOnRequest:
+  """Mixin: the moving averages of `use_ema` go into the weights only when
+  the training program says so (`put_averages_in`, see `train.averaging`).
+
+  Keras' `fit` ends by overwriting the weights with their averages
+  (`finalize_variable_values`), before the program has checkpointed the raw
+  weights that a resumed run trains on from; here that call does nothing.
+  """
+
+  def finalize_variable_values(self, var_list):
+    del var_list  # See the class docstring.
+
+  def put_averages_in(self, var_list):
+    """Overwrites `var_list` with their moving averages (with `use_ema`)."""
+    super().finalize_variable_values(var_list)
+
+
 def _handle(variable):
   """The resource handle of a `tf.Variable` or a Keras 3 variable (under a
   strategy's `update`, the local replica's)."""
   return variable.handle
 
 
-class Adam(_FusedUpdate, _keras_compat.PreReducedGradients,
-           keras.optimizers.Adam):
+class Adam(_FusedUpdate, _AveragesOnRequest,
+           _keras_compat.PreReducedGradients, keras.optimizers.Adam):
   """Keras' Adam, each update one fused `ResourceApplyAdam` kernel.
 
   The same update as `keras.optimizers.Adam` (without amsgrad):
@@ -143,8 +160,8 @@ class Adam(_FusedUpdate, _keras_compat.PreReducedGradients,
     return None if self.amsgrad else super()._fused_kernel()
 
 
-class Adamax(_FusedUpdate, _keras_compat.PreReducedGradients,
-             keras.optimizers.Adamax):
+class Adamax(_FusedUpdate, _AveragesOnRequest,
+             _keras_compat.PreReducedGradients, keras.optimizers.Adamax):
   """Keras' Adamax, each update one fused `ResourceApplyAdaMax` kernel.
 
     m <- b1 m + (1 - b1) g,    u <- max(b2 u, |g|),
@@ -158,17 +175,22 @@ class Adamax(_FusedUpdate, _keras_compat.PreReducedGradients,
   _uses_beta2_power = False
 
 
-def make_optimizer(name, learning_rate, warmup_steps, decay_steps=0):
+def make_optimizer(name, learning_rate, warmup_steps, decay_steps=0,
+                   ema_momentum=0.):
   """An optimizer for pre-reduced gradients: `'adam'` or `'adamax'`, its
-  rate `WarmUp(learning_rate, warmup_steps, decay_steps)`.
+  rate `WarmUp(learning_rate, warmup_steps, decay_steps)`; with
+  `ema_momentum > 0` it also keeps a moving average of the weights (Keras'
+  `use_ema`; see `train.averaging`).
 
   openai/glow's Adamax and Adam use beta1 = 0.9, beta2 = 0.999 (Keras'
   defaults) and epsilon 1e-8 in Adam (`optim.py`); Keras' Adamax epsilon is
   1e-7, openai's 1e-8.
   """
   schedule = WarmUp(learning_rate, warmup_steps, decay_steps)
+  averaging = dict(use_ema=True, ema_momentum=float(ema_momentum)) if (
+      ema_momentum) else {}
   if name == 'adam':
-    return Adam(schedule, epsilon=1e-8)
+    return Adam(schedule, epsilon=1e-8, **averaging)
   if name == 'adamax':
-    return Adamax(schedule, epsilon=1e-8)
+    return Adamax(schedule, epsilon=1e-8, **averaging)
   raise ValueError(f'unknown optimizer {name!r}; choose adam or adamax.')

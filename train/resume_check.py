@@ -22,13 +22,17 @@ IMAGE_SHAPE_FILE = 'image_shape.json'
 
 # The flags a checkpoint's variables depend on (shapes and slots: flow,
 # levels, depth, width, coupling, permutation, learn_top_prior,
-# hidden_actnorm, num_classes, optimizer; fused: stacked or per-step
+# hidden_actnorm, num_classes, optimizer, ema_momentum (the averages are
+# optimizer variables); fused: stacked or per-step
 # variables, see tfp_glow.convert), and n_bits, which changes what the
 # trained density means without changing a shape.
 ARCHITECTURE_FLAGS = ('flow', 'levels', 'depth', 'width', 'coupling',
                       'permutation', 'learn_top_prior', 'hidden_actnorm',
                       'fused', 'conditional', 'num_classes', 'optimizer',
-                      'n_bits')
+                      'ema_momentum', 'n_bits')
+
+# What a workdir whose config.json predates a flag was trained with.
+_BEFORE_THE_FLAG = {'ema_momentum': 0.}
 
 
 class ResumeMismatch(ValueError):
@@ -52,7 +56,8 @@ def check(config, image_shape):
   """Raises `ResumeMismatch` if `config` cannot resume its workdir.
 
   Only a workdir with a checkpoint is checked (a run without one starts
-  afresh); flags the workdir's config.json lacks are not compared.
+  afresh); flags the workdir's config.json lacks are not compared, except
+  those whose value before the flag existed is known (`_BEFORE_THE_FLAG`).
   """
   workdir = config.workdir
   if not tf.train.latest_checkpoint(os.path.join(workdir, 'checkpoints')):
@@ -60,8 +65,11 @@ def check(config, image_shape):
   saved, saved_shape = saved_run(workdir)
   differences = []
   for name in ARCHITECTURE_FLAGS:
-    if saved and name in saved and saved[name] != getattr(config, name):
-      differences.append((f'--{name}', saved[name], getattr(config, name)))
+    if not saved or (name not in saved and name not in _BEFORE_THE_FLAG):
+      continue
+    old = saved.get(name, _BEFORE_THE_FLAG.get(name))
+    if old != getattr(config, name):
+      differences.append((f'--{name}', old, getattr(config, name)))
   image_shape = [int(d) for d in image_shape]
   if saved_shape and list(saved_shape) != image_shape:
     for i, name in ((0, '--image_size'), (2, '--channels')):
