@@ -28,7 +28,8 @@ A good measure puts the test digits high and the two blob references near
 as the models, and each model's fraction also as a share of the test
 digits'. It also prints how the recognisable samples spread over the
 ten digits (a model that only draws ones would score high otherwise), and a
-last line of JSON.
+last line of JSON. A class-conditional model is asked for each digit in
+turn, and a sample counts only if it is recognised as the digit asked for.
 """
 
 import argparse
@@ -71,12 +72,16 @@ def digit_classifiers(seed=0):
   return mlp, KNeighborsClassifier(10).fit(x, labels)
 
 
-def recognisable(classifiers, x, threshold):
-  """`(fraction recognisable, count of recognisable per digit)`."""
+def recognisable(classifiers, x, threshold, labels=None):
+  """`(fraction recognisable, count of recognisable per digit)`; with
+  `labels` (the classes a conditional model was asked for), only samples
+  recognised as their label count."""
   mlp, neighbours = (c.predict_proba(x) for c in classifiers)
   digit = mlp.argmax(axis=1)
   sure = ((mlp.max(axis=1) >= threshold) & (neighbours.max(axis=1) >= 0.8) &
           (neighbours.argmax(axis=1) == digit))
+  if labels is not None:
+    sure &= digit == labels
   counts = np.bincount(digit[sure], minlength=10)
   return float(sure.mean()), counts.tolist()
 
@@ -98,17 +103,21 @@ def references(n, seed):
 
 
 def samples(path, n, temperature, seed):
-  """`[n, 784]` samples of the export at `path` (a workdir, export dir or
-  version)."""
+  """`([n, 784] samples, labels)` of the export at `path` (a workdir, export
+  dir or version); a class-conditional model is asked for digit `i mod 10`
+  in sample `i` (`labels`; None for an unconditional model)."""
   import tensorflow as tf  # pylint: disable=g-import-not-at-top
   from tfp_glow import export  # pylint: disable=g-import-not-at-top
   found = export.find_saved_model(path, (path, os.path.join(path, 'export')))
   if found is None:
     raise SystemExit(f'digit_samples: no SavedModel in {path}')
   loaded = export.load(found)
+  labels = np.arange(n) % 10 if hasattr(loaded, 'classify') else None
+  kwargs = {} if labels is None else {'labels': tf.constant(labels, tf.int32)}
   images = loaded.sample(n=tf.constant(n), temperature=tf.constant(
-      temperature, tf.float32), seed=tf.constant(seed, tf.int64))["images"]
-  return centre(images.numpy())
+      temperature, tf.float32), seed=tf.constant(seed, tf.int64),
+                         **kwargs)['images']
+  return centre(images.numpy()), labels
 
 
 def main(argv=None):
@@ -127,9 +136,8 @@ def main(argv=None):
   for path in args.models:
     result['models'][path] = {}
     for temperature in temperatures:
-      fraction, counts = recognisable(
-          classifiers, samples(path, args.n, temperature, args.seed),
-          args.threshold)
+      x, labels = samples(path, args.n, temperature, args.seed)
+      fraction, counts = recognisable(classifiers, x, args.threshold, labels)
       result['models'][path][str(temperature)] = dict(
           fraction=fraction, of_test_digits=fraction / ceiling,
           per_digit=counts)
