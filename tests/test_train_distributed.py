@@ -51,6 +51,8 @@ SCRIPT = textwrap.dedent("""
         '--shuffle_buffer=64', f'--strategy={mode}'])
     strategy = tf.distribute.get_strategy()
     result = train.run(config)
+    from train import main as train_main
+    assert train_main.report(result, config) == 0  # The ending, if chief.
     dist = result['dist']
     trainable = [str(i) for i, v in enumerate(dist.variables) if v.trainable]
     np.savez(out, **values(dist), **{'before_' + k: v
@@ -73,8 +75,10 @@ def _finish(process):
   output, _ = process.communicate(timeout=300)
   assert process.returncode == 0, output[-4000:]
   # The result is the last JSON line; TensorFlow may log after it.
-  return json.loads(next(line for line in reversed(output.splitlines())
-                         if line.startswith('{')))
+  result = json.loads(next(line for line in reversed(output.splitlines())
+                           if line.startswith('{')))
+  result['output'] = output
+  return result
 
 
 def _free_ports(n):
@@ -128,6 +132,9 @@ def test_multi_worker_two_processes_identical_weights(tmp_path):
       if w.poll() is None:
         w.kill()
   assert [r['step'] for r in results] == [3, 3]
+  # One ending, the chief's (test bits/dim, where things are, what next).
+  assert ['test bits/dim' in r['output'] for r in results] == [True, False]
+  assert ['Next:' in r['output'] for r in results] == [True, False]
   chief, other = (np.load(tmp_path / f'worker_{i}.npz') for i in range(2))
   assert chief.files == other.files and len(chief.files) > 10
   for name in chief.files:

@@ -56,7 +56,8 @@ def run(config, dataset=None, strategy=None):
     strategy: optional `tf.distribute.Strategy` instead of `config.strategy`.
 
   Returns:
-    A dict: `step`, `test_bpd` (None if interrupted or stopped), `interrupted`
+    A dict: `step`, `chief` (this process writes the workdir), `test_bpd`
+    (None if interrupted or stopped), `interrupted`
     (the signal number or None), `nan_stopped`, `diverged` (why the run is
     not a result, see `train.run_verdict`, or None), `checkpoint`, `export`,
     `skipped_steps`, `bad_images` (files left out), `resumed_from`,
@@ -188,7 +189,8 @@ def _run_holding_workdir(config, dataset, strategy, chief, start):
     nan_stopped = nan_stop.stopped
   step = int(trainer.step.numpy())
   skipped = int(trainer.skipped.numpy())
-  result = dict(step=step, test_bpd=None, interrupted=interrupted,
+  result = dict(step=step, chief=chief, test_bpd=None,
+                interrupted=interrupted,
                 nan_stopped=nan_stopped, diverged=None,
                 checkpoint=checkpointer.latest, export=None,
                 skipped_steps=skipped, bad_images=list(data.bad_images),
@@ -215,7 +217,8 @@ def _run_holding_workdir(config, dataset, strategy, chief, start):
   result['test_bpd'] = float(test_bpd)
   scalars.write(dict(step=step, wall_s=round(time.time() - start, 3),
                      test_bpd=result['test_bpd'], final=True))
-  print(f'Step {step}: test bits/dim {result["test_bpd"]:.4f}', flush=True)
+  if chief:
+    print(f'Step {step}: test bits/dim {result["test_bpd"]:.4f}', flush=True)
   result['diverged'] = run_verdict.divergence(
       result['test_bpd'], skipped, step, config.max_skipped_fraction)
   if result['diverged']:

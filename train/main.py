@@ -46,7 +46,13 @@ def main(argv):
 def _train():
   """The exit status: 0, 1 (stopped on NaN, diverged), 128 + a signal."""
   config = flags_lib.from_flag_values(flags.FLAGS)
-  result = train.run(config)
+  return report(train.run(config), config)
+
+
+def report(result, config):
+  """Prints how a run ended (the ending, on the chief only: the other
+  workers of a multi-worker run wrote nothing the user looks at); returns
+  the exit status."""
   if result['interrupted']:
     return 128 + int(result['interrupted'])
   if result['diverged']:
@@ -54,7 +60,8 @@ def _train():
     return 1
   if result['nan_stopped']:
     return 1
-  print(run_summary.ending(result, config), flush=True)
+  if result['chief']:
+    print(run_summary.ending(result, config), flush=True)
   return 0
 
 
