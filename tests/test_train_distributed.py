@@ -1,6 +1,7 @@
 """`train.run` under MirroredStrategy (2 logical CPU devices) and
 MultiWorkerMirroredStrategy (two worker processes on 127.0.0.1): every replica
-and every worker ends with identical weights.
+and every worker ends with identical weights (Polyak-averaged, --ema_momentum:
+the averages are kept and swapped in across replicas too).
 
 Each run is a subprocess: the logical devices must be configured before
 TensorFlow initializes, and each worker is its own process.
@@ -48,7 +49,7 @@ SCRIPT = textwrap.dedent("""
         '--init_batch_size=32', '--train_steps=3', '--log_every=3',
         '--checkpoint_every=2', '--max_test_examples=16',
         '--eval_batch_size=8', '--verbose=0', '--noexport',
-        '--shuffle_buffer=64', f'--strategy={mode}'])
+        '--shuffle_buffer=64', '--ema_momentum=0.5', f'--strategy={mode}'])
     strategy = tf.distribute.get_strategy()
     result = train.run(config)
     from train import main as train_main

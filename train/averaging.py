@@ -8,9 +8,10 @@ variable `w`, an exponential moving average of its values after each update
 
 openai/glow does the same (its `polyak_epochs`, with `m = 1 - 1 / (steps
 per epoch x polyak_epochs)`) and reports test bits/dim and draws samples
-with the averaged weights: averaging over the last ~`1 / (1 - m)` steps
-removes most of the step-to-step noise of Adam at a constant learning rate,
-which the test bits/dim and the samples both show.
+with the averaged weights, which average out the step-to-step noise of Adam
+at a constant learning rate over the last ~`1 / (1 - m)` steps. (On the
+1,200-step demo it did not help: the weights still move too fast there for
+an average of them to be a better model; README, "Training".)
 
 Training keeps updating the raw weights `w`; the averages are optimizer
 variables, so checkpoints hold both and a resumed run continues both (the
