@@ -1,7 +1,8 @@
 r"""How many of a digit model's samples are recognisable digits, measured.
 
     PYTHONPATH=. python bench/digit_samples.py /tmp/glow_demo [more ...]
-    PYTHONPATH=. python bench/digit_samples.py /tmp/glow_demo --temperatures=0.5,0.7,1
+    PYTHONPATH=. python bench/digit_samples.py /tmp/glow_demo \
+        --temperatures=0.5,0.7,1
 
 For each export (a workdir, an `export/` folder or a version; the newest
 version is used) it draws `--n` samples at each temperature with the
@@ -55,21 +56,22 @@ def parse_args(argv=None):
 
 
 def centre(images):
-  """`[N, 32, 32, 1]` uint8 -> `[N, 784]` floats in [0, 1] (the 28x28 centre)."""
+  """`[N, 32, 32, 1]` uint8 -> `[N, 784]` in [0, 1]: the 28x28 centres."""
   return images[:, 2:30, 2:30, 0].reshape(len(images), -1) / 255.
 
 
 def digit_classifiers(seed=0):
   """`(MLP, 10 nearest neighbours)` fitted to the 4,500 embedded training
   digits."""
-  from sklearn.neighbors import KNeighborsClassifier  # pylint: disable=g-import-not-at-top
-  from sklearn.neural_network import MLPClassifier  # pylint: disable=g-import-not-at-top
+  from sklearn import neighbors  # pylint: disable=g-import-not-at-top
+  from sklearn import neural_network  # pylint: disable=g-import-not-at-top
   from tfp_glow import embedded_data  # pylint: disable=g-import-not-at-top
   (images, labels), _ = embedded_data.embedded_mnist_split(0.1)
   x = centre(images)
-  mlp = MLPClassifier(hidden_layer_sizes=(256,), early_stopping=True,
-                      max_iter=200, random_state=seed).fit(x, labels)
-  return mlp, KNeighborsClassifier(10).fit(x, labels)
+  mlp = neural_network.MLPClassifier(
+      hidden_layer_sizes=(256,), early_stopping=True, max_iter=200,
+      random_state=seed).fit(x, labels)
+  return mlp, neighbors.KNeighborsClassifier(10).fit(x, labels)
 
 
 def recognisable(classifiers, x, threshold, labels=None):
