@@ -474,7 +474,9 @@ class GlowSteps(equality.OwnsVariables,
 
   def _inverse_and_log_det(self, y):
     self._check_shape(y)
-    stacked = stacked_rows.readable(self._stacked_tensors())
+    # Row gathers, not `stacked_rows.readable` (`_run`): decoding seldom
+    # needs the parameters' gradients, and a gather copies only its row.
+    stacked = self._stacked_tensors()
     flat, unflatten = one_pass.flatten_batch(y)
 
     def body(k, y, log_det):

@@ -1,7 +1,8 @@
 """`[K, ...]` tensors read and built one row per loop iteration.
 
 Reading: the loops of `GlowSteps` take step `k`'s parameters as row `k` of
-stacked tensors,
+stacked tensors; the loop that autodiff differentiates (`memory='store'`)
+reads them as
 
     stacked = stacked_rows.readable(tensors)         # before the loop
     p = stacked_rows.read(stacked, k)                # in the loop body
