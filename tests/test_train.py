@@ -439,10 +439,17 @@ def test_cifar10_flags_resume_continues_to_the_new_total(
   assert reader.get_tensor('step/.ATTRIBUTES/VARIABLE_VALUE') == 6
 
 
+def _noise_images(seed):
+  """An injected `(train, test)` pair: 32 and 8 random 8x8x1 uint8 images
+  (the test split as tfds-style dicts)."""
+  images = np.random.default_rng(seed).integers(0, 256, (40, 8, 8, 1),
+                                                np.uint8)
+  return (tf.data.Dataset.from_tensor_slices(images[:32]),
+          tf.data.Dataset.from_tensor_slices({'image': images[32:]}))
+
+
 def test_injected_dataset_and_baseline_flow(tmp_path):
-  images = np.random.default_rng(0).integers(0, 256, (40, 8, 8, 1), np.uint8)
-  dataset = (tf.data.Dataset.from_tensor_slices(images[:32]),
-             tf.data.Dataset.from_tensor_slices({'image': images[32:]}))
+  dataset = _noise_images(0)
   config = _parse(f'--workdir={tmp_path}', '--flow=tfb_glow',
                   '--train_steps=2', '--strategy=default', *TINY)
   result = train.run(config, dataset=dataset)
@@ -450,9 +457,7 @@ def test_injected_dataset_and_baseline_flow(tmp_path):
 
 
 def test_lr_decay_cosine_anneals_the_run_to_zero(tmp_path):
-  images = np.random.default_rng(2).integers(0, 256, (40, 8, 8, 1), np.uint8)
-  dataset = (tf.data.Dataset.from_tensor_slices(images[:32]),
-             tf.data.Dataset.from_tensor_slices({'image': images[32:]}))
+  dataset = _noise_images(2)
   config = _parse(f'--workdir={tmp_path}', '--lr_decay=cosine',
                   '--train_steps=6', '--strategy=default', *TINY)
   train.run(config, dataset=dataset)
@@ -495,9 +500,7 @@ def test_averaged_weights_swap_in_for_a_block_and_back():
 
 
 def test_ema_run_evaluates_and_exports_the_averaged_weights(tmp_path):
-  images = np.random.default_rng(3).integers(0, 256, (40, 8, 8, 1), np.uint8)
-  dataset = (tf.data.Dataset.from_tensor_slices(images[:32]),
-             tf.data.Dataset.from_tensor_slices({'image': images[32:]}))
+  dataset = _noise_images(3)
   config = _parse(f'--workdir={tmp_path}', '--ema_momentum=0.5',
                   '--train_steps=4', '--strategy=default', '--eval_every=2',
                   *TINY)
@@ -530,9 +533,7 @@ def test_ema_run_evaluates_and_exports_the_averaged_weights(tmp_path):
 def test_chain_form_with_steps_registered_by_an_extension_module(tmp_path):
   """--nofused trains the chain of single bijectors, with a coupling and a
   permutation that a module named by --extensions registers."""
-  images = np.random.default_rng(1).integers(0, 256, (40, 8, 8, 1), np.uint8)
-  dataset = (tf.data.Dataset.from_tensor_slices(images[:32]),
-             tf.data.Dataset.from_tensor_slices({'image': images[32:]}))
+  dataset = _noise_images(1)
   config = _parse(f'--workdir={tmp_path}', '--nofused', '--memory=store',
                   '--extensions=tests.test_forms', '--coupling=toy_tanh_scale',
                   '--permutation=toy_roll', '--train_steps=2',
