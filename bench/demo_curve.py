@@ -3,9 +3,12 @@
     python bench/demo_curve.py --budget_s=600
 
 Trains each flow with `python -m train.main --flagfile=demo.flags` (same data,
-architecture, optimizer and batch; only --flow differs) for `--budget_s`
-seconds of wall time, evaluating the test bits/dim every `--eval_every` steps,
-then stops it with SIGTERM. Prints the last test bits/dim each flow had
+architecture, optimizer, schedule and batch; only --flow differs) for
+`--budget_s` seconds of wall time or to the flag file's `--train_steps`,
+whichever comes first, evaluating the test bits/dim every `--eval_every` steps;
+a run still going at the budget is stopped with SIGTERM. Other flags pass
+through to both runs (e.g. `--train_steps=3000`; the learning-rate schedule
+follows it, so a run cut by the budget is the start of that longer run). Prints the last test bits/dim each flow had
 reached at each time mark, and a last line of JSON with the raw curves.
 Wall time counts from the start of `train.run` (model building, ActNorm init
 and tracing included).
@@ -28,7 +31,7 @@ def train(flow, budget_s, workdir, eval_every, extra):
   """Runs one flow for `budget_s` seconds; returns its test-bpd curve."""
   command = [sys.executable, '-m', 'train.main', '--flagfile=demo.flags',
              f'--flow={flow}', f'--workdir={workdir}',
-             '--train_steps=1000000000', f'--eval_every={eval_every}',
+             f'--eval_every={eval_every}',
              f'--log_every={eval_every}', '--sample_every=0',
              '--checkpoint_every=1000000', '--verbose=0', '--noexport',
              *extra]
