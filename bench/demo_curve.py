@@ -8,8 +8,9 @@ architecture, optimizer, schedule and batch; only --flow differs) for
 whichever comes first, evaluating the test bits/dim every `--eval_every` steps;
 a run still going at the budget is stopped with SIGTERM. Other flags pass
 through to both runs (e.g. `--train_steps=3000`; the learning-rate schedule
-follows it, so a run cut by the budget is the start of that longer run). Prints the last test bits/dim each flow had
-reached at each time mark, and a last line of JSON with the raw curves.
+follows it, so a run cut by the budget is the start of that longer run).
+Prints the last test bits/dim each flow had reached at each time mark, and a
+last line of JSON with the raw curves.
 Wall time counts from the start of `train.run` (model building, ActNorm init
 and tracing included).
 """
@@ -28,7 +29,7 @@ FLOWS = ('tfp_glow', 'tfb_glow')
 
 
 def train(flow, budget_s, workdir, eval_every, extra):
-  """Runs one flow for `budget_s` seconds; returns its test-bpd curve."""
+  """Runs one flow for `budget_s` seconds at most; returns its test-bpd curve."""
   command = [sys.executable, '-m', 'train.main', '--flagfile=demo.flags',
              f'--flow={flow}', f'--workdir={workdir}',
              f'--eval_every={eval_every}',
