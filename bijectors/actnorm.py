@@ -166,7 +166,13 @@ def fold_into_linear(kernel, shift, log_scale):
 
   `(X K + shift) exp(log_scale) = X (K exp(log_scale)) + shift
   exp(log_scale)`: returns `(K exp(log_scale), shift exp(log_scale))`, so a
-  convolution, its ActNorm and a ReLU run as one fused kernel.
+  convolution, its ActNorm and a ReLU run as one fused kernel. `kernel`
+  `[..., O]` may have more axes than `shift` and `log_scale` `[..., O]`:
+  their leading axes match the kernel's (stacked steps, `[K, ..., O]`
+  against `[K, O]`).
   """
   scale = tf.exp(log_scale)
-  return kernel * scale, shift * scale
+  kernel_scale = scale
+  for _ in range(kernel.shape.rank - scale.shape.rank):
+    kernel_scale = tf.expand_dims(kernel_scale, -2)
+  return kernel * kernel_scale, shift * scale

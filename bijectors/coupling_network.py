@@ -8,7 +8,8 @@ from bijectors import conv
 from bijectors import data_init
 from bijectors import one_pass
 
-__all__ = ['CouplingNetwork', 'apply_network', 'network_initial_values']
+__all__ = ['CouplingNetwork', 'apply_network', 'apply_prepared',
+           'network_initial_values', 'prepare_network']
 
 
 class CouplingNetwork(tf.Module):
@@ -26,8 +27,9 @@ class CouplingNetwork(tf.Module):
       or bias_in, bias_hidden [W],
     kernel_out [3, 3, W, C_out], bias_out, logs_out [C_out].
 
-  The computation is `apply_network`, which `GlowSteps` runs on one row of
-  its stacked parameters: each ActNorm is folded into its convolution
+  The computation is `apply_prepared(x, prepare_network(parameters))`, which
+  `GlowSteps` runs on one row of its stacked parameters, prepared for all
+  its steps at once: each ActNorm is folded into its convolution
   (`actnorm.fold_into_linear`) and the 1x1 and thin 3x3 convolutions run as
   matrix products (`bijectors.conv`).
 
@@ -125,36 +127,71 @@ def apply_network(a, p, hidden_actnorm, compute_dtype, dtype, init=False):
 
   Returns `(h, updates)`; with `init`, `updates` holds the data-dependent
   values of the hidden ActNorms (`shift_*`, `log_scale_*`) computed from
-  this batch and used for it. ActNorm after a convolution is folded into it
-  (a convolution, a bias and a ReLU that TensorFlow fuses into one kernel,
-  with no full-size elementwise passes), and likewise the output's
-  `(conv + b) * exp(3 logs)`. The convolutions run in `compute_dtype`; the
-  output bias is added in `dtype`.
+  this batch and used for it. Otherwise this is
+  `apply_prepared(a, prepare_network(p, ...))`.
   """
+  if not (hidden_actnorm and init):
+    return apply_prepared(
+        a, prepare_network(p, hidden_actnorm, compute_dtype),
+        compute_dtype, dtype), {}
   updates = {}
   h = tf.cast(a, compute_dtype)
   for layer in ('in', 'hidden'):
-    kernel = p[f'kernel_{layer}']
     convolve = conv.conv3x3 if layer == 'in' else conv.conv1x1
-    if hidden_actnorm and init:
-      h = convolve(h, tf.cast(kernel, compute_dtype))
-      shift, log_scale = data_init.moments_init(h)
-      updates[f'shift_{layer}'] = tf.cast(shift, dtype)
-      updates[f'log_scale_{layer}'] = tf.cast(log_scale, dtype)
-      h = tf.nn.relu(actnorm_lib.actnorm_forward(h, shift, log_scale)[0])
-      continue
+    h = convolve(h, tf.cast(p[f'kernel_{layer}'], compute_dtype))
+    shift, log_scale = data_init.moments_init(h)
+    updates[f'shift_{layer}'] = tf.cast(shift, dtype)
+    updates[f'log_scale_{layer}'] = tf.cast(log_scale, dtype)
+    h = tf.nn.relu(actnorm_lib.actnorm_forward(h, shift, log_scale)[0])
+  prepared = prepare_network({**p, **updates}, hidden_actnorm, compute_dtype)
+  return _output_layer(h, prepared, compute_dtype, dtype), updates
+
+
+def prepare_network(p, hidden_actnorm, compute_dtype):
+  """The network's parameters `p` as the linear maps `apply_prepared` runs.
+
+  Each ActNorm is folded into the convolution before it
+  (`actnorm.fold_into_linear`): a convolution, a bias and a ReLU that
+  TensorFlow fuses into one kernel, with no full-size elementwise passes;
+  likewise the output's `(conv + b) * exp(3 logs)`. The 3x3 kernels are put
+  in the layout their convolution multiplies by (`conv.prepare3x3`) and the
+  1x1 kernel made a matrix (`conv.prepare1x1`). Returns `{kernel_in,
+  bias_in, kernel_hidden, bias_hidden, kernel_out, bias_out}`, the kernels
+  and hidden biases in `compute_dtype`, the
+  output bias in the parameters' dtype. `p`'s tensors may have leading axes
+  (`[K, ...]`, stacked steps): `GlowSteps` prepares all its steps at once,
+  before its loop, and each step reads its row.
+  """
+  q = {}
+  for layer in ('in', 'hidden'):
+    kernel = p[f'kernel_{layer}']
     if hidden_actnorm:
       kernel, bias = actnorm_lib.fold_into_linear(
           kernel, p[f'shift_{layer}'], p[f'log_scale_{layer}'])
     else:
       bias = p[f'bias_{layer}']
-    h = convolve(h, tf.cast(kernel, compute_dtype),
-                 tf.cast(bias, compute_dtype), relu=True)
+    prepare = conv.prepare3x3 if layer == 'in' else conv.prepare1x1
+    q[f'kernel_{layer}'] = tf.cast(prepare(kernel), compute_dtype)
+    q[f'bias_{layer}'] = tf.cast(bias, compute_dtype)
   # openai/glow's conv2d_zeros: (conv + b) * exp(3 * logs).
-  kernel, bias = actnorm_lib.fold_into_linear(
+  kernel, q['bias_out'] = actnorm_lib.fold_into_linear(
       p['kernel_out'], p['bias_out'], 3. * p['logs_out'])
-  kernel = tf.cast(kernel, compute_dtype)
+  q['kernel_out'] = tf.cast(conv.prepare3x3(kernel), compute_dtype)
+  return q
+
+
+def apply_prepared(a, q, compute_dtype, dtype):
+  """`h = NN(a)` for one network's prepared parameters
+  `q = prepare_network(p, ...)`. The convolutions run in `compute_dtype`;
+  the output bias is added in `dtype`."""
+  h = tf.cast(a, compute_dtype)
+  h = conv.conv3x3(h, q['kernel_in'], q['bias_in'], relu=True)
+  h = conv.conv1x1(h, q['kernel_hidden'], q['bias_hidden'], relu=True)
+  return _output_layer(h, q, compute_dtype, dtype)
+
+
+def _output_layer(h, q, compute_dtype, dtype):
   if compute_dtype == dtype:
-    return conv.conv3x3(h, kernel, bias), updates
-  return tf.nn.bias_add(tf.cast(conv.conv3x3(h, kernel), dtype),
-                        bias), updates
+    return conv.conv3x3(h, q['kernel_out'], q['bias_out'])
+  return tf.nn.bias_add(tf.cast(conv.conv3x3(h, q['kernel_out']), dtype),
+                        q['bias_out'])

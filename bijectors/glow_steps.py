@@ -20,8 +20,10 @@ __all__ = ['GlowSteps', 'MEMORY', 'assign_single_step', 'parameter_names',
 
 MEMORY = ('auto', 'invertible', 'store')
 
-# Prefix of the permutation's prepared tensors among the loop's tensors.
+# Prefixes of the permutation's and the network's prepared tensors among the
+# loop's tensors.
 _PERMUTATION = 'permutation/'
+_NETWORK = 'network/'
 
 
 class GlowSteps(equality.OwnsVariables,
@@ -37,14 +39,17 @@ class GlowSteps(equality.OwnsVariables,
   with `log|det|` = `H W sum(log_scale_k) + H W log|det W_k| +
   log|det df/dB|`. It is the chain of the single bijectors `ActNorm`,
   `Invertible1x1Conv` and `AffineCoupling`, computed by the same functions
-  (`actnorm_forward`, the `Permutation`, `apply_network` and the
-  `CouplingTransform`) applied to row `k` of stacked parameters. What this
-  class adds makes it fast and lean:
+  (`actnorm_forward`, the `Permutation`, `coupling_network.prepare_network`
+  and `apply_prepared`, and the `CouplingTransform`) applied to row `k` of
+  stacked parameters. What this class adds makes it fast and lean:
 
   * the `K` steps' parameters are stacked along a leading axis and the steps
     run in a `tf.while_loop`: tracing and XLA compilation cost one step,
-    not `K`; the permutations' matrices (`W`, `W^-1`, `log|det W|`) are
-    computed for all `K` steps at once, before the loop;
+    not `K`; what depends on the parameters alone is computed for all `K`
+    steps at once, before the loop: the permutations' matrices (`W`,
+    `W^-1`, `log|det W|`) and the networks' kernels with their ActNorms
+    folded in, in the layouts the products take (one op per level, not one
+    per step, and the same for their gradients);
   * `memory='invertible'` backpropagates through the inverse: the backward
     pass recomputes each step's input from its output ([1] Section 1, "a
     constant memory cost with respect to depth") instead of storing every
@@ -248,9 +253,14 @@ class GlowSteps(equality.OwnsVariables,
   # --- One step, as functions of its parameters `p` -----------------------
 
   def _network(self, a, p, init=False):
-    return coupling_network.apply_network(
-        a, p, self._hidden_actnorm, self._compute_dtype, self.dtype,
-        init=init)
+    """`(NN(a), init values)`: from the raw parameters in `p` with `init`,
+    else from the prepared ones (`_stacked_tensors`)."""
+    if init:
+      return coupling_network.apply_network(
+          a, p, self._hidden_actnorm, self._compute_dtype, self.dtype,
+          init=True)
+    return coupling_network.apply_prepared(
+        a, _part(p, _NETWORK), self._compute_dtype, self.dtype), {}
 
   def _step_forward(self, x, p, init=False):
     """One step on `[N, H, W, C]`: returns `(Y, log|det| [N], init values)`."""
@@ -262,7 +272,7 @@ class GlowSteps(equality.OwnsVariables,
     else:
       shift, log_scale = p['actnorm_shift'], p['actnorm_log_scale']
     x, actnorm_log_det = actnorm_lib.actnorm_forward(x, shift, log_scale)
-    x, mix_log_det = self._permutation.forward(x, _permutation_part(p))
+    x, mix_log_det = self._permutation.forward(x, _part(p, _PERMUTATION))
     a, b = one_pass.split_channels(x, self._split)
     h, network_updates = self._network(a, p, init=init)
     updates.update(network_updates)
@@ -277,7 +287,7 @@ class GlowSteps(equality.OwnsVariables,
     h, _ = self._network(a, p)
     b, log_det = self._coupling.inverse(b, h)
     x, mix_log_det = self._permutation.inverse(tf.concat([a, b], axis=-1),
-                                               _permutation_part(p))
+                                               _part(p, _PERMUTATION))
     x, actnorm_log_det = actnorm_lib.actnorm_inverse(
         x, p['actnorm_shift'], p['actnorm_log_scale'])
     return x, log_det + _pixels(y) * (mix_log_det + actnorm_log_det)
@@ -302,7 +312,7 @@ class GlowSteps(equality.OwnsVariables,
     """
     a, y_b = one_pass.split_channels(y, self._split)
     dy_a, dy_b = one_pass.split_channels(dy, self._split)
-    network = {n: p[n] for n in self._names['network']}
+    network = {n: t for n, t in p.items() if n.startswith(_NETWORK)}
     with tf.GradientTape() as network_tape:
       network_tape.watch([a] + list(network.values()))
       h, _ = self._network(a, {**p, **network})
@@ -311,7 +321,7 @@ class GlowSteps(equality.OwnsVariables,
     pixel_log_det_grad = tf.reduce_sum(dlog_det) * _pixels(y)
     x, dx, d_permutation = self._permutation.backward(
         tf.concat([a, b], axis=-1), tf.concat([dy_a + da, db], axis=-1),
-        pixel_log_det_grad, _permutation_part(p))
+        pixel_log_det_grad, _part(p, _PERMUTATION))
     x, dx, grads['actnorm_shift'], grads['actnorm_log_scale'] = (
         actnorm_lib.actnorm_backward(x, dx, pixel_log_det_grad,
                                      p['actnorm_shift'],
@@ -321,20 +331,28 @@ class GlowSteps(equality.OwnsVariables,
 
   # --- The loops ------------------------------------------------------------
 
-  def _stacked_tensors(self):
+  def _stacked_tensors(self, prepare_network=True):
     """The steps' tensors, stacked along `K`: what the loops index.
 
     The variables, read once, except that the permutation's variables and
     constants are replaced by what the steps use (`Permutation.prepare`,
-    e.g. `W`, `W^-1` and `log|det W|`), computed for all `K` steps at once
-    before the loop; the gradient reaches the parameters through that
-    batched computation.
+    e.g. `W`, `W^-1` and `log|det W|`), and the networks' by the linear maps
+    they run (`coupling_network.prepare_network`: ActNorm folded into the
+    kernels, kernels in the layouts the products take), all computed for
+    the `K` steps at once, before the loop; the gradient reaches the
+    parameters through that batched computation. `prepare_network=False`
+    keeps the networks' raw parameters (the data-dependent init).
     """
     tensors = {n: tf.convert_to_tensor(v) for n, v in self._params.items()}
     permutation = {n: tensors.pop(n) for n in self._names['permutation']}
     permutation.update(self._constants)
     prepared = self._permutation.prepare(permutation)
     tensors.update({_PERMUTATION + n: t for n, t in prepared.items()})
+    if prepare_network:
+      network = coupling_network.prepare_network(
+          {n: tensors.pop(n) for n in self._names['network']},
+          self._hidden_actnorm, self._compute_dtype)
+      tensors.update({_NETWORK + n: t for n, t in network.items()})
     return tensors
 
   def _step_parameters(self, stacked, k):
@@ -424,7 +442,7 @@ class GlowSteps(equality.OwnsVariables,
 
   def _run_initialize(self, x):
     """The forward pass that sets every ActNorm from its input, step by step."""
-    stacked = self._stacked_tensors()
+    stacked = self._stacked_tensors(prepare_network=False)
 
     def body(k, x, log_det):
       p = self._step_parameters(stacked, k)
@@ -590,7 +608,7 @@ def parameter_names(permutation, hidden_actnorm):
                   1, 1, 1, hidden_actnorm, 1, np.random.default_rng(0))))
 
 
-def _permutation_part(p):
+def _part(p, _PERMUTATION):
   """The permutation's prepared tensors among one step's parameters."""
   return {n[len(_PERMUTATION):]: t for n, t in p.items()
           if n.startswith(_PERMUTATION)}

@@ -323,6 +323,74 @@ def test_gemm_convolutions_equal_tf_conv2d_with_gradients(cin, cout, static):
       np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-10)
 
 
+@pytest.mark.parametrize('cin, cout', [(40, 4), (2, 24), (6, 6)])
+def test_prepared_kernels_stacked_are_each_steps_convolution(cin, cout):
+  # GEMM layouts made for K stacked kernels at once (conv.prepare3x3 and
+  # prepare1x1, before GlowSteps' loop): row k must convolve as kernel k,
+  # and the gradient must reach the stacked kernel through the layout.
+  from bijectors import conv  # pylint: disable=g-import-not-at-top
+  rng = np.random.default_rng(cout)
+  x = tf.constant(rng.standard_normal((2, 5, 3, cin)))
+  kernels = tf.constant(rng.standard_normal((3, 3, 3, cin, cout)))
+  dy = tf.constant(rng.standard_normal((2, 5, 3, cout)))
+  for prepare, conv_fn, reference in [
+      (conv.prepare3x3, conv.conv3x3,
+       lambda k: tf.nn.conv2d(x, k, 1, 'SAME')),
+      (conv.prepare1x1, conv.conv1x1,
+       lambda k: tf.nn.conv2d(x, k[1:2, 1:2], 1, 'SAME'))]:
+    stacked = kernels[:, 1:2, 1:2] if prepare is conv.prepare1x1 else kernels
+    with tf.GradientTape(persistent=True) as tape:
+      tape.watch(stacked)
+      prepared = prepare(stacked)
+      ys = [conv_fn(x, prepared[k]) for k in range(3)]
+    for k, y in enumerate(ys):
+      np.testing.assert_allclose(y, reference(kernels[k]), rtol=1e-10,
+                                 atol=1e-10)
+      got = tape.gradient(y, stacked, output_gradients=dy)
+      with tf.GradientTape() as ref_tape:
+        ref_tape.watch(kernels)
+        ref = reference(kernels[k])
+      want = ref_tape.gradient(ref, kernels, output_gradients=dy)
+      if prepare is conv.prepare1x1:
+        want = want[:, 1:2, 1:2]
+      np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-10)
+
+
+@pytest.mark.parametrize('hidden_actnorm', [True, False])
+def test_prepared_networks_stacked_are_openai_glows_network(hidden_actnorm):
+  # prepare_network folds ActNorm and exp(3 logs) into the kernels of all K
+  # networks at once; each row must run openai/glow's f(): conv -> ActNorm
+  # (or bias) -> ReLU twice, then (conv + b) * exp(3 logs), written here
+  # with tf.nn.conv2d and no folding.
+  from bijectors import coupling_network  # pylint: disable=g-import-not-at-top
+  rng = np.random.default_rng(7)
+  values = coupling_network.network_initial_values(
+      3, 8, 32, hidden_actnorm, 2, rng)
+  values = {n: tf.constant(v + 0.2 * rng.standard_normal(v.shape))
+            for n, v in values.items()}
+  a = tf.constant(rng.standard_normal((2, 4, 5, 3)))
+  prepared = coupling_network.prepare_network(values, hidden_actnorm,
+                                              tf.float64)
+  for k in range(2):
+    p = {n: v[k] for n, v in values.items()}
+    h = a
+    for layer in ('in', 'hidden'):
+      h = tf.nn.conv2d(h, p[f'kernel_{layer}'], 1, 'SAME')
+      if hidden_actnorm:
+        h = (h + p[f'shift_{layer}']) * tf.exp(p[f'log_scale_{layer}'])
+      else:
+        h = h + p[f'bias_{layer}']
+      h = tf.nn.relu(h)
+    want = ((tf.nn.conv2d(h, p['kernel_out'], 1, 'SAME') + p['bias_out']) *
+            tf.exp(3. * p['logs_out']))
+    got = coupling_network.apply_prepared(
+        a, {n: t[k] for n, t in prepared.items()}, tf.float64, tf.float64)
+    np.testing.assert_allclose(got, want, rtol=1e-9, atol=1e-9)
+    got, _ = coupling_network.apply_network(a, p, hidden_actnorm, tf.float64,
+                                            tf.float64)
+    np.testing.assert_allclose(got, want, rtol=1e-9, atol=1e-9)
+
+
 @pytest.mark.parametrize('spec', [
     tf.TensorSpec([2, 3, 3, 6]),            # static: tf.split / reshape
     tf.TensorSpec([None, 3, None, 6]),      # dynamic batch and width
