@@ -157,10 +157,10 @@ def prepare_network(p, hidden_actnorm, compute_dtype):
   in the layout their convolution multiplies by (`conv.prepare3x3`) and the
   1x1 kernel made a matrix (`conv.prepare1x1`). Returns `{kernel_in,
   bias_in, kernel_hidden, bias_hidden, kernel_out, bias_out}`, the kernels
-  and hidden biases in `compute_dtype`, the
-  output bias in the parameters' dtype. `p`'s tensors may have leading axes
-  (`[K, ...]`, stacked steps): `GlowSteps` prepares all its steps at once,
-  before its loop, and each step reads its row.
+  and hidden biases in `compute_dtype`, the output bias in the parameters'
+  dtype. `p`'s tensors may have leading axes (`[K, ...]`, stacked steps):
+  `GlowSteps` prepares all its steps at once, before its loop, and each
+  step reads its row.
   """
   q = {}
   for layer in ('in', 'hidden'):

@@ -608,10 +608,10 @@ def parameter_names(permutation, hidden_actnorm):
                   1, 1, 1, hidden_actnorm, 1, np.random.default_rng(0))))
 
 
-def _part(p, _PERMUTATION):
-  """The permutation's prepared tensors among one step's parameters."""
-  return {n[len(_PERMUTATION):]: t for n, t in p.items()
-          if n.startswith(_PERMUTATION)}
+def _part(p, prefix):
+  """The prepared tensors under `prefix` (`_PERMUTATION`, `_NETWORK`) among
+  one step's parameters, by their own names."""
+  return {n[len(prefix):]: t for n, t in p.items() if n.startswith(prefix)}
 
 
 def _pixels(x):
