@@ -243,7 +243,7 @@ def run_one(args):
   dist = throughput.build_flow(tf, args.flow, argparse.Namespace(
       image_shape=args.image_shape, num_levels=args.num_levels,
       num_steps=args.num_steps, hidden_channels=args.hidden_channels,
-      memory=args.memory, seed=args.seed))
+      memory=args.memory, precision='float32', seed=args.seed))
   build_s = time.perf_counter() - start
   rss['after_build'] = _proc_status_mb('VmRSS')
 

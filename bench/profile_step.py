@@ -37,6 +37,16 @@ fraction of this machine's float32 matmul peak
 (`bench/throughput.py --flow=matmul`, measured here at the same threads).
 It prints a table per memory mode and, as its LAST line, one JSON object.
 
+`products` is a bound rather than a component: every matrix product of a
+`'store'` training step at its GEMM shape (forward, input gradient and
+weight gradient of each layer of `common.conv_layers`, in the layouts
+`bijectors.conv` multiplies in: `prepare3x3` decides the thin layers'),
+nothing else, in one `tf.function`, the steps in order and each product on
+operands of its own (so that no optimizer pass merges or prunes any). Its
+time is what the step would take if every other operation were free: no
+float32 implementation of these products on this machine can train faster
+(`--products_only` measures just this, in about a minute).
+
 [1]: Kingma & Dhariwal. Glow: Generative Flow with Invertible 1x1
      Convolutions. NeurIPS 2018. arXiv 1807.03039.
 """
@@ -70,6 +80,8 @@ def parse_args(argv=None):
                  help='timed seconds per measurement (3)')
   p.add_argument('--memories', default=','.join(MEMORIES))
   p.add_argument('--json_out', default=None, help='also write the JSON here')
+  p.add_argument('--products_only', action='store_true',
+                 help='measure only the matmul peak and the products bound')
   args = p.parse_args(argv)
   config = dict(image_shape=(32, 32, 3), num_levels=3, num_steps=8,
                 hidden_channels=400, batch=16, seconds=3., matmul_size=2048,
@@ -81,6 +93,7 @@ def parse_args(argv=None):
       setattr(args, name, value)
   args.memories = [m for m in args.memories.split(',') if m]
   args.learning_rate, args.seed, args.memory = 1e-4, 0, 'invertible'
+  args.precision = 'float32'
   return args
 
 
@@ -161,6 +174,75 @@ def time_components(tf, args):
   return results
 
 
+def gemm_shapes(tf, args):
+  """The GEMMs of one training step's forward pass, in execution order:
+  `[(level, rows, inner, out, count)]`, `X [rows, inner] @ K [inner, out]`
+  run `count` times (`K` for the steps' layers, 1 for the split priors).
+
+  A 1x1 convolution is `[N H W, C] @ [C, O]`; a 3x3 one takes the layout
+  `bijectors.conv.prepare3x3` gives its kernel (thin output `[C, 9 O]`,
+  thin input `[9 C, O]`), or else its `im2col` GEMM `[9 C, O]` (same FLOPs).
+  """
+  from bijectors import conv  # pylint: disable=g-import-not-at-top
+  shapes = []
+  for layer in common.conv_layers(args.image_shape, args.num_levels,
+                                  args.num_steps, args.hidden_channels):
+    rows = args.batch * layer['pixels']
+    cin, cout = layer['cin'], layer['cout']
+    if layer['kh'] == 1:
+      inner, out = cin, cout
+    else:
+      kernel = conv.prepare3x3(tf.zeros([3, 3, cin, cout]))
+      inner, out = ((kernel.shape[0], kernel.shape[1])
+                    if kernel.shape.rank == 2 else (9 * cin, cout))
+    shapes.append((layer['level'], rows, inner, out, layer['count']))
+  return shapes
+
+
+def time_products(tf, args):
+  """The products bound (module docstring): `{s, gflop, gflops, products}`.
+
+  For each layer instance, distinct random operands `X` and `K` (N(0, 1)
+  scaled by `1 / sqrt(fan-in)`, so no value under- or overflows) and the
+  three products `Y = X K`, `dX = dY K^T`, `dK = X^T dY`, with `dY = Y` (so
+  that `Y` is used). Step `k + 1`'s forward waits for step `k`'s, and the
+  backward products run after all forward ones, in reverse, as in the
+  training step; a weight gradient may overlap the next input gradient, as
+  there. Every `dK` is returned, and one entry of every `dX`, so no product
+  is pruned and each `dX` is freed once read, as in the step (returning
+  them whole keeps 100+ MB alive and makes the products 20% slower, by
+  fresh allocations; returning none lets the runtime prune some).
+  """
+  operands, flops = [], 0
+  seed = iter(range(1, 1 << 20))
+  normal = lambda *shape: tf.random.normal(shape, seed=next(seed)) / (
+      shape[0] ** 0.5)
+  for _, rows, inner, out, count in gemm_shapes(tf, args):
+    for _ in range(count):
+      operands.append((normal(rows, inner), normal(inner, out)))
+      flops += 3 * 2 * rows * inner * out
+
+  def products(operands):
+    outputs, ready = [], []
+    for x, kernel in operands:
+      with tf.control_dependencies(ready):
+        ready = [tf.matmul(x, kernel)]
+      outputs.append(ready[0])
+    weight_grads, corners = [], []
+    for (x, kernel), y in reversed(list(zip(operands, outputs))):
+      with tf.control_dependencies(ready):
+        ready = [tf.matmul(y, kernel, transpose_b=True)]
+      weight_grads.append(tf.matmul(x, y, transpose_a=True))
+      corners.append(ready[0][0, 0])
+    return weight_grads, tf.stack(corners)
+
+  seconds = _median_s(tf, products, [operands], args.seconds)
+  common.log(f'products alone: {seconds * 1e3:.0f} ms, {len(operands)} '
+             f'layers x 3, {flops / 1e9:.1f} GFLOP')
+  return dict(s=seconds, gflop=flops / 1e9, gflops=flops / seconds / 1e9,
+              products=3 * len(operands))
+
+
 def time_steps(tf, args, images):
   """`({memory: step_s}, {memory: optimizer_s})` for the whole step."""
   import tfp_glow  # pylint: disable=g-import-not-at-top
@@ -223,6 +305,22 @@ def main(argv=None):
   load_start = common.load_average()
   peak = throughput.run_matmul(args)
   common.log(f'matmul peak {peak["gflops"]:.1f} GFLOP/s')
+  products = time_products(tf, args)
+  products['peak_fraction'] = products['gflops'] / peak['gflops']
+  products_line = (
+      f'products alone: {products["s"] * 1e3:.0f} ms per step '
+      f'({args.batch / products["s"]:.1f} images/s at most), '
+      f'{products["gflop"]:.1f} GFLOP at {products["gflops"]:.1f} GFLOP/s, '
+      f'{products["peak_fraction"]:.2f} of the matmul peak '
+      f'{peak["gflops"]:.1f} GFLOP/s')
+  if args.products_only:
+    print(products_line)
+    result = dict(config=_config(args), products=products,
+                  matmul_peak_gflops=peak['gflops'],
+                  load_average=[load_start, common.load_average()],
+                  tf_version=tf.__version__)
+    _write(result, args.json_out)
+    return 0
   rng = np.random.default_rng(0)
   pixels = rng.integers(0, 256, size=(args.batch,) + tuple(args.image_shape))
   images = tf.constant(((pixels + rng.uniform(size=pixels.shape)) / 256.)
@@ -233,23 +331,31 @@ def main(argv=None):
                         peak['gflops']) for m in args.memories}
   for memory, rows in modes.items():
     print(table(memory, steps[memory], rows, args.batch) + '\n')
+  print(products_line)
   print(f'matmul peak {peak["gflops"]:.1f} GFLOP/s ({args.matmul_size}^2, '
         f'{args.threads} threads); load average {load_start} -> '
         f'{common.load_average()}')
   result = dict(
-      config=dict(image_shape=list(args.image_shape),
-                  num_levels=args.num_levels, num_steps=args.num_steps,
-                  hidden_channels=args.hidden_channels, batch=args.batch,
-                  threads=args.threads, seconds=args.seconds),
-      step_s=steps, components=components, breakdown=modes,
-      matmul_peak_gflops=peak['gflops'],
+      config=_config(args), step_s=steps, components=components,
+      breakdown=modes, products=products, matmul_peak_gflops=peak['gflops'],
       load_average=[load_start, common.load_average()],
       tf_version=tf.__version__)
-  if args.json_out:
-    with open(args.json_out, 'w') as f:
+  _write(result, args.json_out)
+  return 0
+
+
+def _config(args):
+  return dict(image_shape=list(args.image_shape), num_levels=args.num_levels,
+              num_steps=args.num_steps, hidden_channels=args.hidden_channels,
+              batch=args.batch, threads=args.threads, seconds=args.seconds)
+
+
+def _write(result, json_out):
+  """Prints `result` as the last line, and writes it to `json_out` if set."""
+  if json_out:
+    with open(json_out, 'w') as f:
       json.dump(result, f, indent=1, sort_keys=True)
   print(json.dumps(result, sort_keys=True))
-  return 0
 
 
 if __name__ == '__main__':

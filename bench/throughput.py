@@ -100,6 +100,11 @@ def parse_args(argv=None):
   p.add_argument('--memory', default='auto',
                  choices=('auto', 'invertible', 'store'),
                  help="tfp_glow's gradient memory mode")
+  p.add_argument('--precision', default='float32',
+                 choices=('float32', 'bfloat16'),
+                 help="tfp_glow's coupling-network compute dtype (the "
+                 "training program's --precision; log-dets stay float32); "
+                 'tfb_glow and torch_glow always run float32')
   p.add_argument('--learning_rate', type=float, default=1e-4,
                  help='Adam learning rate (tfb.Glow diverges at 1e-3)')
   p.add_argument('--measures', default=','.join(MEASURES),
@@ -154,7 +159,8 @@ def _config(args):
   return dict(image_shape=list(args.image_shape), num_levels=args.num_levels,
               num_steps=args.num_steps, hidden_channels=args.hidden_channels,
               batch=args.batch, threads=args.threads, memory=args.memory,
-              learning_rate=args.learning_rate, seconds=args.seconds,
+              precision=args.precision, learning_rate=args.learning_rate,
+              seconds=args.seconds,
               coupling='affine', permutation='lu',
               repeats=args.repeats)
 
@@ -184,6 +190,8 @@ def build_flow(tf, name, args, unroll=False, memory=None):
         image_shape=args.image_shape, num_levels=args.num_levels,
         num_steps=args.num_steps, hidden_channels=args.hidden_channels,
         coupling='affine', permutation='lu', memory=memory or args.memory,
+        compute_dtype=(None if args.precision == 'float32'
+                       else args.precision),
         unroll_steps=unroll, seed=args.seed)
   # tfb.Glow at the same L, K and width, over [0, 1] images: the training
   # program's --flow=tfb_glow.
@@ -445,6 +453,7 @@ def _child_argv(args, flow):
       f'--hidden_channels={args.hidden_channels}', f'--batch={args.batch}',
       f'--seconds={args.seconds}', f'--min_iters={args.min_iters}',
       f'--threads={args.threads}', f'--memory={args.memory}',
+      f'--precision={args.precision}',
       f'--learning_rate={args.learning_rate}',
       '--measures=' + ','.join(args.measures),
       '--modes=' + ','.join(args.modes),
@@ -696,7 +705,9 @@ def table(args, results, summary):
       f'L={c["num_levels"]}, K={c["num_steps"]}, hidden '
       f'{c["hidden_channels"]}, batch {c["batch"]}, {c["threads"]} threads, '
       f'{c["seconds"]:g} s per measurement (median), tfp_glow memory='
-      f'{c["memory"]} (train) and store (train_store)',
+      f'{c["memory"]} (train) and store (train_store)'
+      + ('' if c.get('precision', 'float32') == 'float32' else
+         f', tfp_glow networks in {c["precision"]} (the others float32)'),
       common.format_table(header, rows),
       'ratio = tfp_glow / tfb.Glow images/s; first s = the warm-up call '
       '(trace + compile + run).',
