@@ -180,6 +180,19 @@ def test_the_lock_refuses_a_second_holder_and_takes_over_a_stale_one(
   assert os.listdir(workdir) == []
 
 
+def test_a_workdir_that_cannot_be_a_directory_is_one_clear_error(tmp_path):
+  a_file = tmp_path / 'config.txt'
+  a_file.write_text('mine')
+  with pytest.raises(ValueError, match=f'--workdir={a_file} is a file'):
+    workdir_lock.WorkdirLock(str(a_file)).acquire()
+  under_a_file = a_file / 'run'
+  with pytest.raises(ValueError, match=f'--workdir={under_a_file} cannot be '
+                     'created: Not a directory'):
+    workdir_lock.WorkdirLock(str(under_a_file)).acquire()
+  assert a_file.read_text() == 'mine'
+  assert os.listdir(tmp_path) == ['config.txt']
+
+
 # --- A mismatched resume ---------------------------------------------------------
 
 

@@ -45,7 +45,7 @@ class WorkdirLock:
     if '://' in self.workdir:
       return self
     if not os.path.isdir(self.workdir):
-      os.makedirs(self.workdir)
+      _make_workdir(self.workdir)
       self._created_workdir = True
     while True:
       fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
@@ -124,3 +124,18 @@ def _describe(holder):
     return 'lock file unreadable'
   return (f'pid {holder.get("pid")} on {holder.get("host")}, started '
           f'{holder.get("started")}: {holder.get("command")}')
+
+
+def _make_workdir(workdir):
+  """Creates `workdir` (and its parents), or raises `ValueError` naming the
+  flag and why: a file in its place, or a parent that cannot be written."""
+  if os.path.exists(workdir):
+    raise ValueError(f'--workdir={workdir} is a file, not a directory; '
+                     'give a directory (it is created if missing).')
+  try:
+    os.makedirs(workdir)
+  except OSError as e:
+    where = e.filename if e.filename and e.filename != workdir else None
+    raise ValueError(
+        f'--workdir={workdir} cannot be created: {e.strerror or e}'
+        + (f' ({where})' if where else '') + '.') from None
