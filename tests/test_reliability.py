@@ -342,6 +342,8 @@ def test_command_line_errors_are_one_line(tmp_path, capsys):
   cases = [
       (illusions.console_main, ['brightness', f'--out={junk}/saved_model.pb/x'],
        1, 'saved_model.pb/x: Not a directory'),
+      (illusions.console_main, ['brightness', f'--out={junk}/saved_model.pb'],
+       1, 'saved_model.pb is a file, where a folder was to be made'),
       (latent.console_main, ['sample', f'--model={junk}', out], 1,
        'saved_model.pb'),
       (latent.console_main, ['sample', '--model=m', out, '--n=-3'], 2,

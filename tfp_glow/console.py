@@ -11,6 +11,7 @@ arguments the exception propagates, traceback and all.
 """
 
 import argparse
+import os
 import re
 import sys
 
@@ -35,6 +36,10 @@ def message(error):
   text = getattr(error, 'message', None)  # tf.errors.OpError
   if isinstance(error, OSError) and error.filename and error.strerror:
     text = f'{error.filename}: {error.strerror}'
+    if (isinstance(error, FileExistsError) and
+        os.path.exists(error.filename) and not os.path.isdir(error.filename)):
+      # os.makedirs of an output folder where a file is.
+      text = f'{error.filename} is a file, where a folder was to be made'
   text = str(error if text is None else text)
   if isinstance(error, KeyError) and error.args:
     text = str(error.args[0])
