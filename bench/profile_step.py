@@ -175,9 +175,10 @@ def time_components(tf, args):
 
 
 def gemm_shapes(tf, args):
-  """The GEMMs of one training step's forward pass, in execution order:
-  `[(level, rows, inner, out, count)]`, `X [rows, inner] @ K [inner, out]`
-  run `count` times (`K` for the steps' layers, 1 for the split priors).
+  """The GEMMs of one training step's forward pass, one per layer of
+  `common.conv_layers` (in its order): `[(level, rows, inner, out, count)]`,
+  `X [rows, inner] @ K [inner, out]` run `count` times (`K` for the steps'
+  layers, 1 for the split priors).
 
   A 1x1 convolution is `[N H W, C] @ [C, O]`; a 3x3 one takes the layout
   `bijectors.conv.prepare3x3` gives its kernel (thin output `[C, 9 O]`,
@@ -205,9 +206,9 @@ def time_products(tf, args):
   For each layer instance, distinct random operands `X` and `K` (N(0, 1)
   scaled by `1 / sqrt(fan-in)`, so no value under- or overflows) and the
   three products `Y = X K`, `dX = dY K^T`, `dK = X^T dY`, with `dY = Y` (so
-  that `Y` is used). Step `k + 1`'s forward waits for step `k`'s, and the
-  backward products run after all forward ones, in reverse, as in the
-  training step; a weight gradient may overlap the next input gradient, as
+  that `Y` is used). Each forward product waits for the one before it, in
+  the step's order, and the backward products run after all forward ones,
+  in reverse, as in the training step; a weight gradient may overlap the next input gradient, as
   there. Every `dK` is returned, and one entry of every `dX`, so no product
   is pruned and each `dX` is freed once read, as in the step (returning
   them whole keeps 100+ MB alive and makes the products 20% slower, by
@@ -217,10 +218,17 @@ def time_products(tf, args):
   seed = iter(range(1, 1 << 20))
   normal = lambda *shape: tf.random.normal(shape, seed=next(seed)) / (
       shape[0] ** 0.5)
-  for _, rows, inner, out, count in gemm_shapes(tf, args):
-    for _ in range(count):
-      operands.append((normal(rows, inner), normal(inner, out)))
-      flops += 3 * 2 * rows * inner * out
+  # In the step's order: level by level, the K steps' layers in turn, then
+  # the level's split prior (the layers that run once).
+  shapes = gemm_shapes(tf, args)
+  for level in sorted({shape[0] for shape in shapes}):
+    layers = [shape for shape in shapes if shape[0] == level]
+    steps = max(count for *_, count in layers)
+    for k in range(steps):
+      for _, rows, inner, out, count in layers:
+        if count == steps or (count == 1 and k == steps - 1):
+          operands.append((normal(rows, inner), normal(inner, out)))
+          flops += 3 * 2 * rows * inner * out
 
   def products(operands):
     outputs, ready = [], []
