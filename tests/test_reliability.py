@@ -360,6 +360,19 @@ def test_command_line_errors_are_one_line(tmp_path, capsys):
     assert expected in _one_error_line(err), (argv, err)
 
 
+def test_an_output_folder_is_checked_without_creating_anything(tmp_path):
+  a_file = tmp_path / 'taken'
+  a_file.write_text('mine')
+  with pytest.raises(FileExistsError):
+    console.check_output_folder(str(a_file))
+  with pytest.raises(NotADirectoryError):
+    console.check_output_folder(str(a_file / 'a' / 'b'))
+  console.check_output_folder(str(tmp_path / 'new' / 'deeper'))
+  console.check_output_folder(str(tmp_path))
+  assert sorted(os.listdir(tmp_path)) == ['taken']
+  assert a_file.read_text() == 'mine'
+
+
 def test_debug_shows_the_traceback(tmp_path):
   with pytest.raises(FileNotFoundError):
     console.run(lambda: open(str(tmp_path / 'missing')), debug=True)

@@ -11,14 +11,16 @@ arguments the exception propagates, traceback and all.
 """
 
 import argparse
+import errno
 import os
 import re
 import sys
 
 from tfp_glow import _quiet_start
 
-__all__ = ['ArgumentParser', 'DEBUG_FLAG', 'DEBUG_HELP', 'debug_requested', 'message',
-           'non_negative_int', 'positive_int', 'run']
+__all__ = ['ArgumentParser', 'DEBUG_FLAG', 'DEBUG_HELP', 'check_output_folder',
+           'debug_requested', 'message', 'non_negative_int', 'positive_int',
+           'run']
 
 DEBUG_FLAG = '--debug'
 DEBUG_HELP = 'on an error, show the traceback instead of one line'
@@ -29,6 +31,23 @@ _INPUT_ERRORS = (OSError, ValueError, TypeError, LookupError, RuntimeError)
 def debug_requested(argv=None):
   """Whether `--debug` is among `argv` (None: `sys.argv[1:]`)."""
   return DEBUG_FLAG in (sys.argv[1:] if argv is None else argv)
+
+
+def check_output_folder(path):
+  """Raises the error `os.makedirs(path, exist_ok=True)` would raise for a
+  file at `path` or above it, without creating anything: a command checks
+  its output folder before its slow work, so a bad one costs nothing."""
+  target = existing = os.path.abspath(path)
+  while not os.path.exists(existing):
+    parent = os.path.dirname(existing)
+    if parent == existing:
+      return
+    existing = parent
+  if os.path.isdir(existing):
+    return
+  if existing == target:
+    raise FileExistsError(errno.EEXIST, os.strerror(errno.EEXIST), path)
+  raise NotADirectoryError(errno.ENOTDIR, os.strerror(errno.ENOTDIR), path)
 
 
 def message(error):

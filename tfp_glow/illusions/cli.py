@@ -248,6 +248,7 @@ def main(argv=None, score=None):
       prints it and exits with status 2).
   """
   args = parser().parse_args(argv)
+  console.check_output_folder(args.out)  # Before loading any model.
   if args.command == 'whites-study':
     rows = whites_study.run(_scorers(args), sigma=args.sigma)
     whites_study.write(rows, args.out)
