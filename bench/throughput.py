@@ -160,8 +160,7 @@ def _config(args):
               num_steps=args.num_steps, hidden_channels=args.hidden_channels,
               batch=args.batch, threads=args.threads, memory=args.memory,
               precision=args.precision, learning_rate=args.learning_rate,
-              seconds=args.seconds,
-              coupling='affine', permutation='lu',
+              seconds=args.seconds, coupling='affine', permutation='lu',
               repeats=args.repeats)
 
 
