@@ -89,6 +89,37 @@ def test_invalid_flags_fail_fast_from_the_command_line(tmp_path):
   assert not os.listdir(tmp_path)  # Failed before touching the workdir.
 
 
+def test_bad_command_lines_are_one_line_and_help_lists_the_flags(tmp_path):
+  # A user's environment: the command quiets TensorFlow itself.
+  env = {n: v for n, v in os.environ.items()
+         if n not in ('TF_CPP_MIN_LOG_LEVEL', 'CUDA_VISIBLE_DEVICES')}
+
+  def train_main(*argv):
+    return subprocess.run(
+        [sys.executable, '-m', 'train.main', *argv], cwd=ROOT,
+        capture_output=True, text=True, timeout=120,
+        env=dict(env, PYTHONPATH=ROOT))
+
+  workdir = f'--workdir={tmp_path / "run"}'
+  for argv, expected in (
+      ([f'--flagfile={tmp_path / "missing.flags"}'],
+       'error: Unable to open flagfile'),
+      (['--num_levels=3'], "error: Unknown command line flag 'num_levels'. "
+       'Did you mean: levels ?'),
+      (['--levels=three'], 'error: flag --levels=three: invalid literal'),
+      (['--levels=2', 'mnist'], "error: unexpected arguments ['mnist']"),
+  ):
+    out = train_main(workdir, *argv)
+    assert out.returncode == 2, (argv, out.stderr[-2000:])
+    lines = out.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(expected), (argv, lines)
+  assert not os.listdir(tmp_path)
+  usage = train_main('--helpshort').stdout
+  for flag in ('--levels', '--dataset', '--workdir', '--memory',
+               '--[no]debug'):
+    assert f'  {flag}' in usage, flag
+
+
 def test_flag_files_follow_the_paper(in_root):
   celeba = _parse('--flagfile=celeba.flags')
   assert (celeba.dataset, celeba.image_size, celeba.n_bits) == (

@@ -17,6 +17,8 @@ from train import flags as flags_lib
 from train import run_summary
 
 flags_lib.define(flags.FLAGS)
+# --help and --helpshort list the main module's flags: make them these.
+flags.adopt_module_key_flags(flags_lib)
 flags.DEFINE_bool('debug', False, console.DEBUG_HELP)
 flags.DEFINE_bool(_quiet_start.TF_LOGS_FLAG[2:], False,
                   _quiet_start.TF_LOGS_HELP)
@@ -35,7 +37,9 @@ def keras_note(environ=os.environ):
 
 def main(argv):
   if len(argv) > 1:
-    raise app.UsageError(f'unexpected arguments: {argv[1:]}')
+    print(f'error: unexpected arguments {argv[1:]}: every option is a flag, '
+          '--name=value (--helpshort lists them)', file=sys.stderr, flush=True)
+    sys.exit(2)
   logging.set_verbosity(logging.WARNING)
   note = keras_note()
   if note:
@@ -65,5 +69,19 @@ def report(result, config):
   return 0
 
 
+def parse_flags(argv):
+  """absl's flag parsing, whose errors (an unknown flag, a bad value, a
+  missing --flagfile) are one `error:` line and exit status 2, like every
+  other refused run, instead of absl's `FATAL Flags parsing error` pair."""
+  try:
+    return flags.FLAGS(argv)
+  except flags.Error as e:
+    text = str(e).strip()
+    text = text[len('ERROR::'):].strip() if text.startswith('ERROR::') else text
+    print(f'error: {text} (--helpshort lists the flags)', file=sys.stderr,
+          flush=True)
+    sys.exit(2)
+
+
 if __name__ == '__main__':
-  app.run(main)
+  app.run(main, flags_parser=parse_flags)
