@@ -167,3 +167,11 @@ def test_every_command_starts_without_tensorflow_noise(tmp_path):
                         text=True, timeout=300)
   assert loud.returncode == 0, loud.stderr[-3000:]
   assert any(n in loud.stderr for n in NOISE), loud.stderr[-3000:]
+  # train.export too: a refused export is its one error line, nothing else.
+  export = subprocess.run(
+      [sys.executable, '-m', 'train.export', f'--workdir={tmp_path}/none'],
+      cwd=ROOT, env=_user_env(), capture_output=True, text=True, timeout=300)
+  assert export.returncode == 2, export.stderr[-3000:]
+  assert export.stderr.strip().splitlines() == [
+      f'error: {tmp_path}/none/config.json not found: --workdir must be a '
+      'training workdir (python -m train.main writes config.json there).']

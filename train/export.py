@@ -11,10 +11,11 @@ place, and an existing version is never overwritten.
 import json
 import os
 
-import tensorflow as tf
-
+# tfp_glow first: as `python -m train.export` it imports TensorFlow without
+# its start-up lines (tfp_glow/_quiet_start.py; --tf_logs keeps them).
 import tfp_glow
 from tfp_glow import console
+import tensorflow as tf  # pylint: disable=g-bad-import-order
 from tfp_glow import export as tfp_glow_export
 from train import flags as flags_lib
 from train import flow as flow_lib
