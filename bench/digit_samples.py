@@ -110,7 +110,7 @@ def samples(path, n, temperature, seed):
   in sample `i` (`labels`; None for an unconditional model)."""
   import tensorflow as tf  # pylint: disable=g-import-not-at-top
   from tfp_glow import export  # pylint: disable=g-import-not-at-top
-  found = export.find_saved_model(path, (path, os.path.join(path, 'export')))
+  found = export.find_saved_model(path)
   if found is None:
     raise SystemExit(f'digit_samples: no SavedModel in {path}')
   loaded = export.load(found)

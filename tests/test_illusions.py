@@ -347,6 +347,14 @@ def test_saved_model_scorer_and_missing_model(saved_model_base, tmp_path,
                                               capsys):
   score = scoring.scorer_from_saved_model(saved_model_base)
   assert score.image_shape == (16, 16, 3)
+  # A training workdir names its newest export, as for the latent tools.
+  workdir = tmp_path / 'workdir'
+  workdir.mkdir()
+  os.symlink(saved_model_base, workdir / 'export')
+  assert scoring.resolve_saved_model(str(workdir)) == os.path.join(
+      str(workdir), 'export', '3')
+  assert scoring.scorer_from_saved_model(str(workdir)).image_shape == (
+      16, 16, 3)
   with pytest.raises(ValueError, match='log_prob and config signatures'):
     scoring.scorer_from_saved_model(saved_model_base, draws=2)
   missing = str(tmp_path / 'nothing')

@@ -43,8 +43,8 @@ from tfp_glow import classifier
 from tfp_glow import codec
 from tfp_glow import dequantization
 
-__all__ = ['find_saved_model', 'latest_version', 'load', 'load_config', 'save',
-           'write_version']
+__all__ = ['find_saved_model', 'latest_version', 'load', 'load_config',
+           'resolve_saved_model', 'save', 'write_version']
 
 _VERSION = re.compile(r'^\d+$')
 
@@ -203,18 +203,33 @@ def latest_version(export_dir):
   return os.path.join(export_dir, str(max(versions))) if versions else None
 
 
-def find_saved_model(path, bases=None):
-  """`path` if it holds a `saved_model.pb`, else the newest version directory
-  holding one under the first of `bases` (default: `path` itself) that has
-  one; None when there is none."""
+def find_saved_model(path):
+  """The SavedModel that `path` names, or None when it names none.
+
+  `path` is a version directory (it holds `saved_model.pb`: returned as is),
+  an export directory (its newest `<version>/`) or a training workdir (the
+  newest version under `<path>/export/`)."""
   path = os.fspath(path)
   if tf.io.gfile.exists(os.path.join(path, 'saved_model.pb')):
     return path
-  for base in (path,) if bases is None else bases:
+  for base in (path, os.path.join(path, 'export')):
     latest = latest_version(base)
     if latest and tf.io.gfile.exists(os.path.join(latest, 'saved_model.pb')):
       return latest
   return None
+
+
+def resolve_saved_model(path, hint=None):
+  """`find_saved_model(path)`, or a `FileNotFoundError` that lists where it
+  looked, followed by `hint` (how to get a model) when given."""
+  found = find_saved_model(path)
+  if found:
+    return found
+  path = os.fspath(path)
+  raise FileNotFoundError(
+      f'no SavedModel at {path!r}: expected {path}/saved_model.pb, a version '
+      f'directory {path}/<step>/saved_model.pb, or a training workdir with '
+      f'{path}/export/<step>/saved_model.pb.' + (f' {hint}' if hint else ''))
 
 
 def save(dist, export_dir, n_bits, step=None, config=None):

@@ -55,9 +55,9 @@ def parser():
   common.add_argument('--out', required=True, help='output directory')
   common.add_argument(
       '--model', default=None,
-      help='SavedModel export directory (or a base directory of numbered '
-      'versions); serving_default: uint8 images [N, H, W, C] -> '
-      f'bits_per_dim [N]. Default: {DEFAULT_MODEL}')
+      help='a SavedModel: a version directory, an export directory (its '
+      'newest version) or a training workdir; serving_default: uint8 '
+      f'images [N, H, W, C] -> bits_per_dim [N]. Default: {DEFAULT_MODEL}')
   common.add_argument(
       '--draws', type=console.non_negative_int, default=0,
       help='dequantization draws averaged per stimulus; 0: the midpoint '
@@ -102,9 +102,10 @@ def parser():
   a.add_argument('--sigma', type=float, default=percentile.PAPER_SIGMA)
   a.add_argument(
       '--models', default=None,
-      help='comma-separated SavedModel directories or glob patterns, '
-      "e.g. '/tmp/ill_*/export'; each is scored and aggregated. Default "
-      '(without --model): every model under tfp_glow/illusions/models/.')
+      help='comma-separated SavedModels (as --model) or glob patterns, '
+      "e.g. '/tmp/ill_*' (training workdirs); each is scored and "
+      'aggregated. Default (without --model): every model under '
+      'tfp_glow/illusions/models/.')
   ws = commands.add_parser('whites-study', parents=[common],
                            help="White's illusion under every geometry of "
                            'whites_study.CONFIGURATIONS, per model')

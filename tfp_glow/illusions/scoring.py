@@ -142,20 +142,17 @@ def scorer_from_distribution(dist, n_bits, draws=0, seed=0, batch_size=256):
 
 
 def resolve_saved_model(path):
-  """A SavedModel directory: `path` itself, or its newest `<version>/`.
+  """A SavedModel directory: `path` itself, its newest `<version>/`, or the
+  newest of `<path>/export/` (a training workdir;
+  `tfp_glow.export.resolve_saved_model`).
 
   Raises:
-    FileNotFoundError: neither holds a `saved_model.pb`.
+    FileNotFoundError: none of them holds a `saved_model.pb`.
   """
-  path = os.fspath(path)
-  found = export.find_saved_model(path)
-  if found:
-    return found
-  raise FileNotFoundError(
-      f'no SavedModel at {path!r} (expected {path}/saved_model.pb or a '
-      f'version directory {path}/<N>/saved_model.pb). Export a trained 16x16 '
-      'patch model with tfp_glow.export.save and pass its directory with '
-      '--model.')
+  return export.resolve_saved_model(
+      path, hint='Train a 16x16 patch model (`python -m train.main '
+      '--flagfile=illusions.flags` exports one) or export one with '
+      'tfp_glow.export.save, and pass its directory with --model.')
 
 
 def shipped_models(root=SHIPPED_MODELS):
@@ -201,8 +198,8 @@ def scorer_from_saved_model(path, draws=0, seed=0, batch_size=256,
   """A scorer of a SavedModel export (TensorFlow alone loads it).
 
   Args:
-    path: a SavedModel directory, or an export base directory whose newest
-      `<version>/` is used.
+    path: a SavedModel version directory, an export directory (its newest
+      `<version>/`) or a training workdir (see `resolve_saved_model`).
     draws: 0 scores with `serving_default` (the export dequantizes at the
       midpoint); `d > 0` averages `d` uniform draws through the `log_prob`
       signature (float images -> continuous `log_prob`), which needs the

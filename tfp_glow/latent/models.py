@@ -239,18 +239,12 @@ def load(model, n_bits=8, batch_size=64):
 
 
 def resolve_saved_model(path):
-  """`path`, its newest `<version>/`, or the newest of `<path>/export/`.
+  """`path`, its newest `<version>/`, or the newest of `<path>/export/`
+  (`tfp_glow.export.resolve_saved_model`).
 
   Raises:
     FileNotFoundError: none of them holds a `saved_model.pb`.
   """
-  path = os.fspath(path)
-  found = export.find_saved_model(path, (path, os.path.join(path, 'export')))
-  if found:
-    return found
-  raise FileNotFoundError(
-      f'no SavedModel at {path!r}: expected {path}/saved_model.pb, a version '
-      f'directory {path}/<step>/saved_model.pb, or a training workdir with '
-      f'{path}/export/<step>/saved_model.pb. Train with `python -m train.main '
-      '--flagfile=demo.flags` (it exports at the end) or export with '
-      'tfp_glow.export.save.')
+  return export.resolve_saved_model(
+      path, hint='Train with `python -m train.main --flagfile=demo.flags` (it '
+      'exports at the end) or export with tfp_glow.export.save.')
