@@ -332,6 +332,22 @@ def test_cli_errors_are_one_line(tmp_path, capsys):
   assert capsys.readouterr().err.startswith('error: no SavedModel at')
 
 
+@pytest.mark.parametrize('out, message', [
+    ('new/x.xyz', "'.xyz' is not an image format Pillow writes"),
+    ('new/x', 'no file extension'),
+    ('afile/x.png', 'is a file, where a folder was to be made'),
+])
+def test_cli_bad_out_fails_before_the_model(tmp_path, capsys, out, message):
+  # No model at --model either: the --out error comes first, and nothing is
+  # created.
+  (tmp_path / 'afile').write_text('')
+  assert latent.console_main(['sample', f'--model={tmp_path}',
+                              f'--out={tmp_path / out}']) == 1
+  err = capsys.readouterr().err
+  assert err.startswith('error: ') and message in err and err.count('\n') == 1
+  assert sorted(os.listdir(tmp_path)) == ['afile']
+
+
 def test_cli_labels_need_a_conditional_model(saved, tmp_path):
   with pytest.raises(ValueError, match='not class-conditional'):
     latent.main(['sample', '--model=unused', '--labels=1',

@@ -55,7 +55,8 @@ def parser():
       '--model', required=True,
       help='a SavedModel export: a version directory, an export directory '
       '(its newest version) or a training workdir (<workdir>/export/ newest)')
-  common.add_argument('--out', required=True, help='the PNG to write')
+  common.add_argument('--out', required=True,
+                      help='the image to write: .png (or .jpg, .gif, ...)')
   common.add_argument('--scale', type=console.positive_int, default=1,
                       help='enlarge each tile this many times (nearest)')
   common.add_argument('--pad', type=console.non_negative_int, default=2,
@@ -297,6 +298,7 @@ def main(argv=None, model=None):
       `--model` (for tests and in-process models).
   """
   args = parser().parse_args(argv)
+  grids.check_grid_path(args.out)  # Before loading any model.
   summary = _run(args, model)
   print(json.dumps(summary))
   return summary

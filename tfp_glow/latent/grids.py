@@ -5,10 +5,11 @@ import os
 
 import numpy as np
 
+from tfp_glow import console
 from tfp_glow import image_file
 
-__all__ = ['READABLE_TILE_PIXELS', 'image_grid', 'labelled_grid',
-           'read_images', 'readable_scale', 'save_grid']
+__all__ = ['READABLE_TILE_PIXELS', 'check_grid_path', 'image_grid',
+           'labelled_grid', 'read_images', 'readable_scale', 'save_grid']
 
 # A tile is enlarged to at least this many pixels a side to be looked at
 # (a 32x32 digit three times).
@@ -93,6 +94,25 @@ def labelled_grid(images, row_labels=(), title='', pad=2, pad_value=255,
               fill=ink, font=font, anchor='rm')
   out = np.asarray(canvas)
   return out[..., np.newaxis] if channels == 1 else out
+
+
+def check_grid_path(path):
+  """Raises what `save_grid(path, ...)` would for `path`'s folder or image
+  format, before any work is done and without creating anything.
+
+  Raises:
+    ValueError: Pillow writes no format with `path`'s extension.
+    OSError: a file stands where `path`'s folder would be.
+  """
+  from PIL import Image  # pylint: disable=g-import-not-at-top
+  console.check_output_folder(os.path.dirname(os.path.abspath(path)))
+  extension = os.path.splitext(path)[1].lower()
+  Image.init()
+  if Image.registered_extensions().get(extension) not in Image.SAVE:
+    what = (f'{extension!r} is not an image format Pillow writes' if extension
+            else 'no file extension to choose the image format by')
+    raise ValueError(f'{path}: {what}; name it .png (or .jpg, .gif, .bmp, '
+                     '.tif, .webp).')
 
 
 def save_grid(path, images, pad=2, pad_value=255, scale=1, row_labels=(),
