@@ -320,6 +320,39 @@ def test_full_pipeline_writes_plots_csv_and_json(midpoint_scorer, tmp_path):
   assert np.loadtxt(out / 'heatmap_photo.csv', delimiter=',').shape == (3, 7)
 
 
+def test_cli_with_a_greyscale_model(tmp_path):
+  """A 1-channel model scores photographs in grey levels; the RGB
+  stimuli are refused in one error naming both shapes, before --out is
+  made."""
+  seen = []
+
+  def fn(images):  # Brighter windows score lower, so the values vary.
+    seen.append(images.shape)
+    return 8. - images.mean(axis=(1, 2, 3)) / 255.
+
+  grey = scoring.Scorer(fn, (16, 16, 1))
+  from PIL import Image  # pylint: disable=g-import-not-at-top
+  rgb = np.random.default_rng(2).integers(0, 256, (32, 48, 3), np.uint8)
+  Image.fromarray(rgb).save(tmp_path / 'photo.png')
+  out = tmp_path / 'out'
+  result = cli.main(['bpd', f'--out={out}', '--resize=0',
+                     f'--image={tmp_path / "photo.png"}'], score=grey)
+  assert result['windows'] == 6 and seen[-1] == (6, 16, 16, 1)
+  # Pillow's luminance of the photograph, window by window.
+  luma = np.asarray(Image.fromarray(rgb).convert('L'), np.float64)
+  expected = 8. - luma.reshape(2, 16, 3, 16).mean(axis=(1, 3)) / 255.
+  np.testing.assert_allclose(result['mean'], expected.mean(), rtol=1e-6)
+  result = cli.main(['heatmap', f'--out={out}', '--stride=8', '--resize=0',
+                     f'--image={tmp_path / "photo.png"}'], score=grey)
+  assert result['photo']['windows'] == [3, 5]
+  for command in ('brightness', 'all'):
+    refused = tmp_path / command
+    with pytest.raises(ValueError, match=r'16x16 patches with 3 channels and '
+                       r'the model scores 16x16x1 images'):
+      cli.main([command, f'--out={refused}'], score=grey)
+    assert not refused.exists()
+
+
 def test_cli_on_a_saved_model(saved_model_base, midpoint_scorer, tmp_path):
   """`python -m tfp_glow.illusions` on an export with serving_default only."""
   out = tmp_path / 'out'

@@ -182,7 +182,8 @@ def _heatmaps(score, args):
   window = score.image_shape[0]
   summary = {}
   for path in _image_paths(args.image):
-    image = heatmap.load_image(path, args.resize or None)
+    image = heatmap.load_image(path, args.resize or None,
+                               channels=score.image_shape[-1])
     bpd = heatmap.window_bits_per_dim(score, image, args.stride)
     stem = os.path.splitext(os.path.basename(path))[0]
     np.savetxt(os.path.join(args.out, f'heatmap_{stem}.csv'), bpd,
@@ -203,7 +204,8 @@ def _bits_per_dim(score, args):
   window = score.image_shape[0]
   images = {}
   for path in _image_paths(args.image):
-    image = heatmap.load_image(path, args.resize or None)
+    image = heatmap.load_image(path, args.resize or None,
+                               channels=score.image_shape[-1])
     bpd = heatmap.window_bits_per_dim(score, image, stride=window)
     images[os.path.basename(path)] = dict(mean=float(bpd.mean()),
                                           windows=int(bpd.size))
@@ -271,23 +273,26 @@ def main(argv=None, score=None):
     return matched_pair.write(matched_pair.run(
         score, c_star=args.test_value, sigma=args.sigma), args.out,
                               args.method)
-  os.makedirs(args.out, exist_ok=True)
-  if args.command == 'heatmap':
-    return _heatmaps(score, args)
-  if args.command == 'bpd':
-    return _bits_per_dim(score, args)
+  if args.command in ('heatmap', 'bpd'):
+    os.makedirs(args.out, exist_ok=True)
+    return (_heatmaps if args.command == 'heatmap' else _bits_per_dim)(
+        score, args)
+  # Every sweep is scored before anything is written: a model that cannot
+  # score the stimuli leaves --out as it was.
   if args.command == 'all':
-    summary = {}
-    for name, build in stimuli.ILLUSIONS.items():
-      result = sweep.run(score, build(), sigma=args.sigma)
-      sweep.write(result, args.out)
-      summary[name] = result.summary()
-    sweep.write_json(os.path.join(args.out, 'summary.json'), summary)
-    return summary
-  result = sweep.run(score, _illusion(args), c_star=args.test_value,
-                     sigma=args.sigma)
-  sweep.write(result, args.out)
-  return result.summary()
+    results = {name: sweep.run(score, build(), sigma=args.sigma)
+               for name, build in stimuli.ILLUSIONS.items()}
+  else:
+    results = {args.command: sweep.run(score, _illusion(args),
+                                       c_star=args.test_value,
+                                       sigma=args.sigma)}
+  for result in results.values():
+    sweep.write(result, args.out)  # Creates --out.
+  if args.command != 'all':
+    return results[args.command].summary()
+  summary = {name: result.summary() for name, result in results.items()}
+  sweep.write_json(os.path.join(args.out, 'summary.json'), summary)
+  return summary
 
 
 def console_main(argv=None):

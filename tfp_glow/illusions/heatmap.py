@@ -59,17 +59,22 @@ def window_bits_per_dim(score, image, stride=1, batch_size=1024):
   return out.reshape(rows, cols)
 
 
-def load_image(path, short_side=None):
-  """An image file as uint8 RGB `[H, W, 3]`, optionally resized.
+def load_image(path, short_side=None, channels=3):
+  """An image file as uint8 `[H, W, channels]`, optionally resized.
 
   Args:
     path: any format Pillow reads (else `ValueError` naming the file).
     short_side: resize (Lanczos) so the shorter side has this many pixels,
       as [1]'s data pipeline (256); None keeps the size.
+    channels: 3 (RGB) or 1 (greyscale, for a greyscale model).
   """
+  if channels not in (1, 3):
+    raise ValueError(f'expected 1 or 3 channels, got {channels}.')
   with image_file.open_image(path) as img:
-    return resize_short_side(np.asarray(img.convert('RGB'), np.uint8),
-                             short_side)
+    pixels = np.asarray(img.convert('L' if channels == 1 else 'RGB'),
+                        np.uint8)
+  return resize_short_side(pixels.reshape(*pixels.shape[:2], channels),
+                           short_side)
 
 
 def resize_short_side(image, short_side=None, resample='lanczos'):

@@ -113,9 +113,12 @@ def heatmap_figure(image, bits_per_dim, window, stride, path, title=None):
             half + (rows - 0.5) * stride - 0.5, half - stride / 2. - 0.5)
   fig = Figure(figsize=(11, 4.6))
   axes = fig.subplots(1, 2)
-  axes[0].imshow(image)
+  # A greyscale image [H, W, 1] in grey levels, not a colour map.
+  grey = dict(cmap='gray', vmin=0, vmax=255) if image.shape[-1] == 1 else {}
+  pixels = image[..., 0] if grey else image
+  axes[0].imshow(pixels, **grey)
   axes[0].set_title(title or 'image')
-  axes[1].imshow(image)
+  axes[1].imshow(pixels, **grey)
   shown = axes[1].imshow(bits_per_dim, cmap='hot_r', alpha=0.6, extent=extent,
                          interpolation='nearest')
   axes[1].set_xlim(-0.5, image.shape[1] - 0.5)

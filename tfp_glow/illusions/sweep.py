@@ -74,6 +74,21 @@ class SweepResult:
         scorer=self.scorer)
 
 
+def _check_model_fits(score, illusion, patch_shape):
+  """A `ValueError` naming both shapes when `score`'s model takes other
+  images than the illusion's patches (e.g. a greyscale or 32x32 model)."""
+  model_shape = getattr(score, 'image_shape', None)
+  if model_shape is None or tuple(model_shape) == tuple(patch_shape):
+    return
+  height, width, channels = patch_shape
+  raise ValueError(
+      f'the {illusion.name} stimuli are {height}x{width} patches with '
+      f'{channels} channel{"s" if channels != 1 else ""} and the model '
+      f'scores {"x".join(map(str, model_shape))} images; the illusions need '
+      f'a {height}x{width}x{channels} patch model (python -m train.main '
+      '--flagfile=illusions.flags).')
+
+
 def run(score, illusion, c_star=None, sigma=percentile.PAPER_SIGMA):
   """Scores both conditions' sweeps and analyses them.
 
@@ -96,6 +111,7 @@ def run(score, illusion, c_star=None, sigma=percentile.PAPER_SIGMA):
   pr = {m: {} for m in METHODS}
   for condition in illusion.conditions:
     patches = illusion.sweep(condition)
+    _check_model_fits(score, illusion, patches.shape[1:])
     bpd[condition] = np.asarray(score(patches), np.float64)
     if bpd[condition].shape != values.shape:
       raise ValueError(f'the scorer returned shape {bpd[condition].shape} '
