@@ -80,7 +80,7 @@ def test_the_command_line_reports_a_saved_model(digit_glow, tmp_path,
   from tfp_glow import export  # pylint: disable=g-import-not-at-top
   path = export.save(digit_glow, str(tmp_path / 'export'), 8, step=1,
                      config=dict(dataset='embedded_mnist'))
-  out = tmp_path / 'report.json'
+  out = tmp_path / 'reports' / 'report.json'  # Its folder is made.
   assert cli.console_main([f'--model={path}', '--n=8', f'--out={out}']) == 0
   report = json.loads(out.read_text())
   assert sorted(report['sets']) == ['noise', 'other', 'train']
@@ -90,3 +90,15 @@ def test_the_command_line_reports_a_saved_model(digit_glow, tmp_path,
   assert cli.console_main([f'--model={tmp_path / "none"}']) == 2
   err = capsys.readouterr().err
   assert err.startswith('error: no SavedModel at') and err.count('\n') == 1
+  # A bad --out is named before any model is looked for, and nothing is made.
+  (tmp_path / 'afile').write_text('')
+  for out, message in [(tmp_path, 'Is a directory'),
+                       (tmp_path / 'afile' / 'r.json',
+                        'afile is a file, where a folder was to be made'),
+                       (tmp_path / 'afile' / 'new' / 'r.json',
+                        'afile/new: Not a directory')]:
+    assert cli.console_main([f'--model={tmp_path / "none"}',
+                             f'--out={out}']) == 1
+    err = capsys.readouterr().err
+    assert err.startswith('error: ') and message in err, err
+  assert not (tmp_path / 'none').exists()

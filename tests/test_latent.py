@@ -336,6 +336,7 @@ def test_cli_errors_are_one_line(tmp_path, capsys):
     ('new/x.xyz', "'.xyz' is not an image format Pillow writes"),
     ('new/x', 'no file extension'),
     ('afile/x.png', 'is a file, where a folder was to be made'),
+    ('.', 'Is a directory'),
 ])
 def test_cli_bad_out_fails_before_the_model(tmp_path, capsys, out, message):
   # No model at --model either: the --out error comes first, and nothing is

@@ -18,9 +18,9 @@ import sys
 
 from tfp_glow import _quiet_start
 
-__all__ = ['ArgumentParser', 'DEBUG_FLAG', 'DEBUG_HELP', 'check_output_folder',
-           'debug_requested', 'message', 'non_negative_int', 'positive_int',
-           'run']
+__all__ = ['ArgumentParser', 'DEBUG_FLAG', 'DEBUG_HELP', 'check_output_file',
+           'check_output_folder', 'debug_requested', 'message',
+           'non_negative_int', 'positive_int', 'run']
 
 DEBUG_FLAG = '--debug'
 DEBUG_HELP = 'on an error, show the traceback instead of one line'
@@ -48,6 +48,15 @@ def check_output_folder(path):
   if existing == target:
     raise FileExistsError(errno.EEXIST, os.strerror(errno.EEXIST), path)
   raise NotADirectoryError(errno.ENOTDIR, os.strerror(errno.ENOTDIR), path)
+
+
+def check_output_file(path):
+  """Raises the error writing a file at `path` (its folder made first)
+  would raise for a folder at `path` or a file where its folder would be,
+  without creating anything."""
+  if os.path.isdir(path):
+    raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), path)
+  check_output_folder(os.path.dirname(os.path.abspath(path)))
 
 
 def message(error):

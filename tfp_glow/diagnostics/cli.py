@@ -11,6 +11,7 @@ of the same weights (see `tfp_glow.diagnostics.measures`).
 """
 
 import json
+import os
 
 import numpy as np
 
@@ -53,7 +54,9 @@ def parser():
   p.add_argument('--labels', type=console.non_negative_int, default=None,
                  help='the class of every image, for a class-conditional '
                  'model')
-  p.add_argument('--out', default=None, help='also write the report here')
+  p.add_argument('--out', default=None,
+                 help='also write the report (JSON) to this file; its folder '
+                 'is made if missing')
   p.add_argument(console.DEBUG_FLAG, action='store_true',
                  help=console.DEBUG_HELP)
   return p
@@ -78,6 +81,8 @@ def _images(source, config, n):
 def main(argv=None):
   """Runs the diagnostics; prints and returns the report."""
   args = parser().parse_args(argv)
+  if args.out:
+    console.check_output_file(args.out)  # Before loading the model.
   dist, config = measures.load_saved_model(args.model)
   trained_on = config.get('dataset')
   train = args.train_images or (EMBEDDED if trained_on == EMBEDDED else None)
@@ -105,6 +110,7 @@ def main(argv=None):
         dist, {name: images}, batch_labels, reference))
   text = json.dumps(summary, indent=2, sort_keys=True)
   if args.out:
+    os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
     with open(args.out, 'w') as f:
       f.write(text + '\n')
   print(text)

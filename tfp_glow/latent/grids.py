@@ -102,10 +102,10 @@ def check_grid_path(path):
 
   Raises:
     ValueError: Pillow writes no format with `path`'s extension.
-    OSError: a file stands where `path`'s folder would be.
+    OSError: `path` is a folder, or a file stands where its folder would be.
   """
   from PIL import Image  # pylint: disable=g-import-not-at-top
-  console.check_output_folder(os.path.dirname(os.path.abspath(path)))
+  console.check_output_file(path)
   extension = os.path.splitext(path)[1].lower()
   Image.init()
   if Image.registered_extensions().get(extension) not in Image.SAVE:
