@@ -254,13 +254,29 @@ def test_log_prob_rejects_bad_shape_at_trace_time(small_glow):
     (dict(coupling='spline'), 'coupling'),
     (dict(permutation='random'), 'permutation'),
     (dict(num_steps=0), 'positive'),
+    (dict(num_levels=1.5), '`num_levels` must be an integer, got 1.5'),
+    (dict(num_steps=True), '`num_steps` must be an integer, got True'),
+    (dict(hidden_channels='4'),
+     "`hidden_channels` must be an integer, got '4'"),
+    (dict(image_shape=(8, 8.5, 3)), '`image_shape` must be an integer'),
+    (dict(num_classes=2.5), '`num_classes` must be an integer'),
 ])
 def test_glow_rejects_bad_configuration(kwargs, message):
   args = dict(image_shape=(8, 8, 3), num_levels=2, num_steps=1,
               hidden_channels=4)
   args.update(kwargs)
-  with pytest.raises(ValueError, match=message):
+  error = TypeError if 'integer' in message else ValueError
+  with pytest.raises(error, match=message):
     tfp_glow.glow(**args)
+
+
+def test_glow_takes_whole_numbers_of_any_type():
+  dist = tfp_glow.glow(image_shape=np.array([8, 8, 3]), num_levels=np.int64(2),
+                       num_steps=1.0, hidden_channels=4)
+  assert dist.event_shape == (8, 8, 3) and dist.num_levels == 2
+  assert dist.config['image_shape'] == (8, 8, 3)
+  assert all(type(dist.config[k]) is int  # pylint: disable=unidiomatic-typecheck
+             for k in ('num_levels', 'num_steps', 'hidden_channels'))
 
 
 @pytest.mark.parametrize('permutation, coupling', [

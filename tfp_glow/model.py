@@ -298,13 +298,18 @@ def glow(image_shape,
   Raises:
     ValueError: on a bad shape, level count or option.
   """
+  image_shape = tuple(_whole_number('image_shape', d) for d in image_shape)
+  num_levels = _whole_number('num_levels', num_levels)
+  num_steps = _whole_number('num_steps', num_steps)
+  hidden_channels = _whole_number('hidden_channels', hidden_channels)
+  if num_classes is not None:
+    num_classes = _whole_number('num_classes', num_classes)
   config = dict(locals())
   config['dtype'] = tf.as_dtype(dtype).name
   if compute_dtype is not None:
     config['compute_dtype'] = tf.as_dtype(compute_dtype).name
     compute_dtype = tf.as_dtype(compute_dtype)
   dtype = tf.as_dtype(dtype)
-  image_shape = tuple(int(d) for d in image_shape)
   if len(image_shape) != 3 or min(image_shape) < 1:
     raise ValueError(f'`image_shape` must be (H, W, C), got {image_shape}.')
   if int(num_levels) < 1 or int(num_steps) < 1:
@@ -371,6 +376,19 @@ def glow(image_shape,
   return GlowDistribution(encoder, image_shape, num_levels, dtype=dtype,
                           config=config, classifier=classifier,
                           validate_args=validate_args, name=name)
+
+
+def _whole_number(name, value):
+  """`value` as a Python int; a `TypeError` naming `name` for a bool, a
+  fraction or a non-number (`int()` would truncate 2.5 to 2 unseen)."""
+  try:
+    whole = int(value)
+    exact = not isinstance(value, (bool, str)) and whole == value
+  except (TypeError, ValueError):
+    exact = False
+  if not exact:
+    raise TypeError(f'`{name}` must be an integer, got {value!r}.')
+  return whole
 
 
 def _steps(num_channels, num_steps, seed, fused, dtype, validate_args,
