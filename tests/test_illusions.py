@@ -330,7 +330,7 @@ def test_cli_with_a_greyscale_model(tmp_path):
     seen.append(images.shape)
     return 8. - images.mean(axis=(1, 2, 3)) / 255.
 
-  grey = scoring.Scorer(fn, (16, 16, 1))
+  grey = scoring.Scorer(fn, (16, 16, 1), description=dict(model='/m/grey'))
   from PIL import Image  # pylint: disable=g-import-not-at-top
   rgb = np.random.default_rng(2).integers(0, 256, (32, 48, 3), np.uint8)
   Image.fromarray(rgb).save(tmp_path / 'photo.png')
@@ -348,7 +348,7 @@ def test_cli_with_a_greyscale_model(tmp_path):
   for command in ('brightness', 'all'):
     refused = tmp_path / command
     with pytest.raises(ValueError, match=r'16x16 patches with 3 channels and '
-                       r'the model scores 16x16x1 images'):
+                       r'the model /m/grey scores 16x16x1 images'):
       cli.main([command, f'--out={refused}'], score=grey)
     assert not refused.exists()
 

@@ -81,9 +81,12 @@ def _check_model_fits(score, illusion, patch_shape):
   if model_shape is None or tuple(model_shape) == tuple(patch_shape):
     return
   height, width, channels = patch_shape
+  where = (getattr(score, 'description', None) or {}).get('model')
+  model = f'the model {where}' if where and where != 'in-process' else (
+      'the model')
   raise ValueError(
       f'the {illusion.name} stimuli are {height}x{width} patches with '
-      f'{channels} channel{"s" if channels != 1 else ""} and the model '
+      f'{channels} channel{"s" if channels != 1 else ""} and {model} '
       f'scores {"x".join(map(str, model_shape))} images; the illusions need '
       f'a {height}x{width}x{channels} patch model (python -m train.main '
       '--flagfile=illusions.flags).')
