@@ -26,6 +26,16 @@ __all__ = [
 ]
 
 
+def require_positive(parser, args, names):
+  """`parser.error` (one usage line, exit 2) for the first of `names` whose
+  value in `args` is not > 0; `image_shape` is checked entry by entry."""
+  for name in names:
+    value = getattr(args, name)
+    values = value if isinstance(value, (tuple, list)) else (value,)
+    if any(v is not None and v <= 0 for v in values):
+      parser.error(f'--{name}: need a positive value, got {value}')
+
+
 def conv_layers(image_shape, num_levels, num_steps, hidden_channels,
                 coupling='affine'):
   """The convolutions of one Glow pass, as dicts with their shapes.

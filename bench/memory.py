@@ -166,6 +166,9 @@ def parse_args(argv=None):
   for name, value in defaults.items():
     if getattr(args, name) is None:
       setattr(args, name, value)
+  common.require_positive(p, args, (
+      'image_shape', 'num_levels', 'hidden_channels', 'batch', 'threads',
+      'timeout'))
   args.memories = [m for m in args.memories.split(',') if m]
   for m in args.memories:
     if m not in MEMORIES:

@@ -134,6 +134,9 @@ def parse_args(argv=None):
   for name, value in defaults.items():
     if getattr(args, name) is None:
       setattr(args, name, value)
+  common.require_positive(p, args, (
+      'image_shape', 'num_levels', 'num_steps', 'hidden_channels', 'batch',
+      'seconds', 'min_iters', 'threads', 'matmul_size', 'matmul_seconds'))
   args.measures = [m for m in args.measures.split(',') if m]
   if args.flows == 'auto':
     import importlib.util  # pylint: disable=g-import-not-at-top

@@ -11,9 +11,11 @@ def _record(k, peak, first_step_s, repeat):
               step_increment_mb=peak - 800., repeat=repeat)
 
 
-def test_repeats_must_be_positive():
-  with pytest.raises(SystemExit):
-    memory.parse_args(['--repeats=0'])
+def test_repeats_and_sizes_must_be_positive():
+  for bad in ('--repeats=0', '--batch=0', '--image_shape=0,32,3',
+              '--hidden_channels=-4'):
+    with pytest.raises(SystemExit):
+      memory.parse_args([bad])
 
 
 def test_repeats_interleave_and_summarize_by_medians():

@@ -45,6 +45,10 @@ def test_parse_args_defaults_quick_and_bad_values():
     throughput.parse_args(['--measures=train,backward'])
   with pytest.raises(SystemExit):
     throughput.parse_args(['--modes=eager'])
+  for bad in ('--batch=0', '--image_shape=32,0,3', '--seconds=-1',
+              '--num_levels=0', '--threads=0'):
+    with pytest.raises(SystemExit):
+      throughput.parse_args([bad])
 
 
 def _cell(images_per_s, first_call_s=1., conv_ops=None):
