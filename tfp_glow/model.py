@@ -297,6 +297,8 @@ def glow(image_shape,
 
   Raises:
     ValueError: on a bad shape, level count or option.
+    TypeError: a count or size that is not a whole number, or a dtype that
+      is not floating.
   """
   image_shape = tuple(_whole_number('image_shape', d) for d in image_shape)
   num_levels = _whole_number('num_levels', num_levels)
