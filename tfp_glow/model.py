@@ -314,10 +314,10 @@ def glow(image_shape,
   dtype = tf.as_dtype(dtype)
   if len(image_shape) != 3 or min(image_shape) < 1:
     raise ValueError(f'`image_shape` must be (H, W, C), got {image_shape}.')
-  if int(num_levels) < 1 or int(num_steps) < 1:
+  if num_levels < 1 or num_steps < 1:
     raise ValueError('`num_levels` and `num_steps` must be positive, got '
                      f'{num_levels} and {num_steps}.')
-  factor = 2 ** int(num_levels)
+  factor = 2 ** num_levels
   if image_shape[0] % factor or image_shape[1] % factor:
     raise ValueError(
         f'image height and width must be divisible by 2**num_levels = '
@@ -335,19 +335,19 @@ def glow(image_shape,
   if not fused and memory != 'store':
     raise ValueError(f"`memory={memory!r}` needs `fused=True`: the chain of "
                      "single bijectors stores its activations ('store').")
-  if int(hidden_channels) < 1:
+  if hidden_channels < 1:
     raise ValueError(f'`hidden_channels` must be positive, got '
                      f'{hidden_channels}.')
   if not tf.as_dtype(dtype).is_floating:
     raise TypeError(f'`dtype` must be floating, got {dtype}.')
 
-  if num_classes is not None and int(num_classes) < 2:
+  if num_classes is not None and num_classes < 2:
     raise ValueError(f'`num_classes` must be None or >= 2, got {num_classes}.')
 
   if memory_budget is not None and int(memory_budget) <= 0:
     raise ValueError(f'`memory_budget` must be a positive number of bytes, '
                      f'got {memory_budget}.')
-  options = dict(hidden_channels=int(hidden_channels),
+  options = dict(hidden_channels=hidden_channels,
                  coupling=coupling, permutation=permutation,
                  learn_top_prior=learn_top_prior, num_classes=num_classes,
                  hidden_actnorm=hidden_actnorm, memory=memory,
@@ -357,14 +357,14 @@ def glow(image_shape,
   if fused:
     # Each level's share of the budget, in proportion to its activations:
     # every level then makes the choice the whole model makes.
-    costs = _store_bytes_per_level(image_shape, int(num_levels),
-                                   int(num_steps), int(hidden_channels),
+    costs = _store_bytes_per_level(image_shape, num_levels,
+                                   num_steps, hidden_channels,
                                    dtype, compute_dtype)
     budget = (bijectors.memory_budget.DEFAULT_BUDGET
               if memory_budget is None else int(memory_budget))
     options['memory_budgets'] = [budget * cost / sum(costs) for cost in costs]
   with tf.name_scope(name):
-    levels = _level(image_shape, 0, int(num_levels), int(num_steps),
+    levels = _level(image_shape, 0, num_levels, num_steps,
                     seed=int(seed), **options)
     encoder = bijectors.ConditionalChain(
         [levels, tfb.Shift(tf.constant(-0.5, dtype))],  # [0,1] -> [-0.5,0.5]
@@ -372,9 +372,9 @@ def glow(image_shape,
     classifier = None
     if num_classes is not None:
       # openai/glow's ycond classifier on the top latent's channels.
-      top_channels = latent_shapes(image_shape, int(num_levels))[-1][-1]
+      top_channels = latent_shapes(image_shape, num_levels)[-1][-1]
       classifier = classifier_lib.ClassifierHead(
-          top_channels, int(num_classes), dtype=dtype)
+          top_channels, num_classes, dtype=dtype)
   return GlowDistribution(encoder, image_shape, num_levels, dtype=dtype,
                           config=config, classifier=classifier,
                           validate_args=validate_args, name=name)
