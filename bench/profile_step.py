@@ -208,11 +208,12 @@ def time_products(tf, args):
   three products `Y = X K`, `dX = dY K^T`, `dK = X^T dY`, with `dY = Y` (so
   that `Y` is used). Each forward product waits for the one before it, in
   the step's order, and the backward products run after all forward ones,
-  in reverse, as in the training step; a weight gradient may overlap the next input gradient, as
-  there. Every `dK` is returned, and one entry of every `dX`, so no product
-  is pruned and each `dX` is freed once read, as in the step (returning
-  them whole keeps 100+ MB alive and makes the products 20% slower, by
-  fresh allocations; returning none lets the runtime prune some).
+  in reverse, as in the training step; a weight gradient may overlap the
+  next input gradient, as there. Every `dK` is returned, and one entry of
+  every `dX`, so no product is pruned and each `dX` is freed once read, as
+  in the step (returning them whole keeps 100+ MB alive and makes the
+  products 20% slower, by fresh allocations; returning none lets the
+  runtime prune some).
   """
   operands, flops = [], 0
   seed = iter(range(1, 1 << 20))

@@ -277,19 +277,17 @@ def main(argv=None, score=None):
     os.makedirs(args.out, exist_ok=True)
     return (_heatmaps if args.command == 'heatmap' else _bits_per_dim)(
         score, args)
+  if args.command != 'all':
+    result = sweep.run(score, _illusion(args), c_star=args.test_value,
+                       sigma=args.sigma)
+    sweep.write(result, args.out)  # Creates --out, once the sweep is scored.
+    return result.summary()
   # Every sweep is scored before anything is written: a model that cannot
   # score the stimuli leaves --out as it was.
-  if args.command == 'all':
-    results = {name: sweep.run(score, build(), sigma=args.sigma)
-               for name, build in stimuli.ILLUSIONS.items()}
-  else:
-    results = {args.command: sweep.run(score, _illusion(args),
-                                       c_star=args.test_value,
-                                       sigma=args.sigma)}
+  results = {name: sweep.run(score, build(), sigma=args.sigma)
+             for name, build in stimuli.ILLUSIONS.items()}
   for result in results.values():
-    sweep.write(result, args.out)  # Creates --out.
-  if args.command != 'all':
-    return results[args.command].summary()
+    sweep.write(result, args.out)
   summary = {name: result.summary() for name, result in results.items()}
   sweep.write_json(os.path.join(args.out, 'summary.json'), summary)
   return summary
